@@ -1,0 +1,63 @@
+"""What a run ran on: package versions, device name, optbench version and git commit."""
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+
+@functools.lru_cache(maxsize=None)
+def _static_environment() -> dict[str, str | None]:
+    import numpy
+    import scipy
+    import torch
+
+    import optbench
+
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "optbench": optbench.__version__,
+        "git_commit": git_commit(),
+        "torch_threads": str(torch.get_num_threads()),
+        "cuda": torch.version.cuda,
+    }
+
+
+def git_commit() -> str | None:
+    """The commit of the optbench checkout, when optbench runs from one (else ``None``)."""
+    here = Path(__file__).resolve().parent.parent
+    if not (here / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=5).stdout.strip()
+    return out.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def device_name(device) -> str:
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    if device.type == "mps":
+        return "Apple MPS"
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def environment(device) -> dict[str, str | None]:
+    """Environment metadata recorded with every run."""
+    return {**_static_environment(), "device_name": device_name(device), "argv": " ".join(sys.argv[:1])}

@@ -1,0 +1,44 @@
+"""User-facing errors.
+
+Every error a user can cause by what they type (a name, a parameter, a file) is an
+:class:`OptbenchError`. The CLI prints its message without a traceback and exits with
+code 2. Each message says what was wrong and what would be right.
+"""
+from __future__ import annotations
+
+import difflib
+
+
+class OptbenchError(Exception):
+    """An error caused by the user's input; the CLI reports it and exits with code 2."""
+
+    exit_code = 2
+
+
+class UnknownNameError(OptbenchError, KeyError):
+    """A problem, optimizer, suite or tag that is not registered."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class ConfigError(OptbenchError, ValueError):
+    """An invalid parameter, hyperparameter, suite file or option value."""
+
+
+class PluginError(OptbenchError):
+    """A plugin file that is missing, fails to import, or clashes with a registered name."""
+
+
+class StoreError(OptbenchError):
+    """A results file that is not a readable optbench database."""
+
+
+def did_you_mean(kind: str, name: str, known: list[str]) -> str:
+    """``unknown optimizer 'adma'; did you mean 'adam'?`` with up to three suggestions."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    if close:
+        hint = " or ".join(repr(c) for c in close)
+        return f"unknown {kind} {name!r}; did you mean {hint}?"
+    shown = ", ".join(sorted(known)[:20]) + (" ..." if len(known) > 20 else "")
+    return f"unknown {kind} {name!r}; known {kind}s: {shown or '(none registered)'}"

@@ -1,0 +1,161 @@
+"""How an optimizer plugin is declared.
+
+An optimizer is a *factory* ``make(params, **hyperparameters)`` returning an object with
+``step(closure)`` and ``zero_grad()`` -- anything torch.optim-compatible. The factory's
+keyword defaults *are* its hyperparameters. Capabilities are declared on the registration,
+never discovered from names:
+
+``elementwise``
+    each coordinate's update depends only on that coordinate's own history (SGD family,
+    Adagrad, RMSprop, Adam); lets the runner batch seeds as rows of one tensor.
+``needs_objective``
+    the factory also receives ``objective=`` a :class:`FlatObjective` (a pure function of one
+    flat parameter vector) so it can take Hessians or Hessian-vector products.
+``reuses_evaluations``
+    the method re-evaluates the closure at an unchanged point at the start of each step
+    (torch.optim.LBFGS); the runner then serves that repeat from a cache and does not count it.
+``driver``
+    a library method that runs its own loop (scipy.optimize.minimize). The factory is then
+    ``driver(task: DriverTask, **hyperparameters)`` and must call ``task.callback`` once per
+    iteration; see :class:`optbench.runner.DriverTask`.
+
+Example
+-------
+>>> import torch, optbench
+>>> @optbench.register_optimizer("sign-gd", tags=("first-order",), elementwise=True,
+...                              search_space={"lr": optbench.LogUniform(1e-4, 1.0)})
+... def sign_gd(params, lr=0.01):
+...     return SignGD(params, lr=lr)   # any torch.optim.Optimizer subclass
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class LogUniform:
+    """A positive hyperparameter searched on a log scale, ``exp(U(log low, log high))``."""
+
+    low: float
+    high: float
+
+    def sample(self, rng) -> float:
+        return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+
+    def grid(self, n: int) -> list[float]:
+        if n == 1:
+            return [float(math.sqrt(self.low * self.high))]
+        step = (math.log(self.high) - math.log(self.low)) / (n - 1)
+        return [float(math.exp(math.log(self.low) + i * step)) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """A hyperparameter searched uniformly on ``[low, high]``."""
+
+    low: float
+    high: float
+
+    def sample(self, rng) -> float:
+        return float(rng.uniform(self.low, self.high))
+
+    def grid(self, n: int) -> list[float]:
+        if n == 1:
+            return [(self.low + self.high) / 2]
+        return [self.low + i * (self.high - self.low) / (n - 1) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A hyperparameter chosen from a finite list of values."""
+
+    values: tuple
+
+    def sample(self, rng) -> Any:
+        return self.values[int(rng.integers(len(self.values)))]
+
+    def grid(self, n: int) -> list:
+        return list(self.values)
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """A registered optimizer: its factory, hyperparameter defaults and capabilities."""
+
+    name: str
+    factory: Callable
+    hyperparameters: dict[str, Any]
+    search_space: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    elementwise: bool = False
+    needs_objective: bool = False
+    reuses_evaluations: bool = False
+    driver: bool = False
+    family: str = ""
+    origin: str = ""
+
+    @property
+    def summary(self) -> str:
+        doc = inspect.getdoc(self.factory) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+    @property
+    def doc(self) -> str:
+        return inspect.getdoc(self.factory) or ""
+
+    def resolve(self, hyperparameters: dict | None = None) -> dict[str, Any]:
+        """The full hyperparameter dict: defaults overridden by ``hyperparameters``.
+
+        Unknown names are an error that lists the accepted ones; values are checked
+        against the declared search space's type (a number where a number is expected).
+        """
+        hyperparameters = dict(hyperparameters or {})
+        unknown = sorted(set(hyperparameters) - set(self.hyperparameters))
+        if unknown:
+            accepted = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items()) or "none"
+            raise ConfigError(
+                f"optimizer {self.name!r} has no hyperparameter {', '.join(map(repr, unknown))}; "
+                f"accepted hyperparameters (with defaults): {accepted}"
+            )
+        resolved = {**self.hyperparameters, **hyperparameters}
+        for key, value in hyperparameters.items():
+            default = self.hyperparameters[key]
+            if isinstance(default, (int, float)) and not isinstance(default, bool):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ConfigError(
+                        f"optimizer {self.name!r}: hyperparameter {key}={value!r} must be a "
+                        f"number (default {default!r})"
+                    )
+                if not math.isfinite(value):
+                    raise ConfigError(f"optimizer {self.name!r}: hyperparameter {key}={value!r} must be finite")
+        return resolved
+
+
+def factory_defaults(factory: Callable, *, driver: bool) -> dict[str, Any]:
+    """Hyperparameters of a factory: its keyword parameters with defaults.
+
+    The first positional parameter (``params``, or ``task`` for drivers) and ``objective``
+    are inputs supplied by the runner, not hyperparameters.
+    """
+    sig = inspect.signature(factory)
+    names = list(sig.parameters)
+    if not names:
+        kind = "driver(task, **hp)" if driver else "make(params, **hp)"
+        raise TypeError(f"optimizer factory {factory!r} must have the signature {kind}")
+    hps = {}
+    for name in names[1:]:
+        p = sig.parameters[name]
+        if name == "objective" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+            continue
+        if p.default is p.empty:
+            raise TypeError(
+                f"optimizer factory {factory.__qualname__}: parameter {name!r} needs a default; "
+                "keyword defaults are the hyperparameters"
+            )
+        hps[name] = p.default
+    return hps

@@ -1,0 +1,369 @@
+"""Problem contracts.
+
+Two kinds of problem share one small interface, the :class:`Instance` the runner drives:
+
+* :class:`AnalyticProblem` -- a loss landscape ``f(x)`` on a tensor of shape ``(..., dim)``
+  returning shape ``(...)`` (batched, like ``scipy.optimize.rosen``), with its dimension,
+  domain, standard start, known minimizers and ``f_star``;
+* :class:`TrainingProblem` -- a model, data and a loss, full-batch or minibatch.
+
+A problem object holds only its parameters; :meth:`Problem.instantiate` turns it into an
+:class:`Instance` for one seed, device and dtype: the tensors to optimize (``params``), the
+objective on the current batch, evaluation metrics, and a functional view for second-order
+methods (:class:`FlatObjective`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+class Problem:
+    """Base of every problem. Subclasses set the class attributes and implement ``instantiate``."""
+
+    name: str = ""
+    params: dict = {}
+    tags: tuple[str, ...] = ()
+    f_star: float | None = None
+    default_dtype: torch.dtype = torch.float64
+    stochastic: bool = False
+
+    def instantiate(self, *, seed: int, device: torch.device | str, dtype: torch.dtype) -> "Instance":
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, str]:
+        """Human-readable facts for ``optbench info`` (formula, reference, f*, ...)."""
+        return {"f*": _fmt(self.f_star)}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.name or type(self).__name__}({args})"
+
+
+def _fmt(value) -> str:
+    return "unknown" if value is None else repr(value)
+
+
+class FlatObjective:
+    """A problem's objective as a pure function of one flat parameter vector.
+
+    ``f(x)`` evaluates the loss at the flat vector ``x`` (shape ``(n,)``) without touching the
+    instance's parameters, so ``torch.func.hessian(f)(x)`` and ``torch.func.jvp`` work.
+    ``x()`` returns the current parameters flattened; ``assign(x)`` writes ``x`` back.
+    """
+
+    def __init__(self, f: Callable[[Tensor], Tensor], params: Sequence[Tensor]):
+        self.f = f
+        self.params = list(params)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.f(x)
+
+    def x(self) -> Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in self.params])
+
+    @torch.no_grad()
+    def assign(self, x: Tensor) -> None:
+        offset = 0
+        for p in self.params:
+            n = p.numel()
+            p.copy_(x[offset : offset + n].view_as(p))
+            offset += n
+
+
+class Instance:
+    """One problem set up for one seed, device and dtype: what the runner drives.
+
+    ``params`` are leaf tensors with ``requires_grad``; ``objective()`` is the loss on the
+    current batch; ``begin_step(k)`` fixes the batch used by every closure call of step ``k``
+    (a line search sees one batch); ``evaluate()`` returns metrics at evaluation points, not
+    counted as optimizer evaluations; ``final_objective()`` is the value reported as ``fun``.
+    """
+
+    params: list[Tensor]
+    dim: int
+    f_star: float | None = None
+    stochastic: bool = False
+
+    def objective(self) -> Tensor:
+        raise NotImplementedError
+
+    def begin_step(self, step: int) -> None:
+        """Called once before each optimizer step; deterministic problems ignore it."""
+
+    def evaluate(self) -> dict[str, Tensor]:
+        """Metrics at an evaluation point (full training loss, test loss, accuracy)."""
+        return {}
+
+    @torch.no_grad()
+    def final_objective(self) -> Tensor:
+        return self.objective().detach()
+
+    def flat_objective(self) -> FlatObjective:
+        raise NotImplementedError
+
+    def point(self) -> Tensor:
+        """The current parameters as one flat vector (a detached copy)."""
+        return torch.cat([p.detach().reshape(-1) for p in self.params])
+
+
+# ---------------------------------------------------------------------------------------
+# Analytic landscapes
+# ---------------------------------------------------------------------------------------
+class AnalyticProblem(Problem):
+    """A loss landscape ``f: R^dim -> R`` evaluated on batches ``(..., dim) -> (...)``.
+
+    Subclasses implement :meth:`f` and set (as class attributes, or in ``__init__`` for
+    scalable problems) ``dim``, ``domain`` (a box ``(low, high)`` or a list of per-coordinate
+    pairs: where random starts are drawn and plots are drawn), ``x0`` (the standard start, or
+    ``None``), ``x_star`` (list of known minimizers) and ``f_star``. The docstring gives the
+    formula, the domain and the reference.
+
+    Parameters
+    ----------
+    start : {"standard", "random"}
+        ``"standard"`` starts at the literature's ``x0`` when there is one (the seed then only
+        varies stochastic parts); ``"random"`` draws the start uniformly in ``domain`` from
+        the seed. Problems without a standard start always draw a random one.
+    """
+
+    dim: int = 2
+    domain: tuple[float, float] | list[tuple[float, float]] = (-5.0, 5.0)
+    x0: list[float] | None = None
+    x_star: list[list[float]] = []
+
+    def __init__(self, start: str = "standard"):
+        if start not in ("standard", "random"):
+            raise ValueError(f"start={start!r} is not one of 'standard', 'random'")
+        self.start = start
+
+    def f(self, x: Tensor) -> Tensor:
+        """The objective on ``x`` of shape ``(..., dim)``; returns shape ``(...)``."""
+        raise NotImplementedError
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.f(x)
+
+    def bounds(self) -> tuple[list[float], list[float]]:
+        """Per-coordinate lower and upper bounds of the domain."""
+        dom = self.domain
+        if isinstance(dom, tuple) and len(dom) == 2 and not isinstance(dom[0], (tuple, list)):
+            return [float(dom[0])] * self.dim, [float(dom[1])] * self.dim
+        return [float(lo) for lo, _ in dom], [float(hi) for _, hi in dom]
+
+    def start_point(self, seed: int, dtype: torch.dtype = torch.float64, device="cpu") -> Tensor:
+        """The starting point: ``x0`` (standard) or uniform in the domain drawn from ``seed``."""
+        if self.start == "standard" and self.x0 is not None:
+            return torch.tensor(self.x0, dtype=torch.float64).to(device=device, dtype=dtype)
+        gen = torch.Generator().manual_seed(int(seed))
+        lo, hi = (torch.tensor(b, dtype=torch.float64) for b in self.bounds())
+        u = torch.rand(self.dim, generator=gen, dtype=torch.float64)
+        return (lo + u * (hi - lo)).to(device=device, dtype=dtype)
+
+    def instantiate(self, *, seed: int, device="cpu", dtype: torch.dtype | None = None) -> "AnalyticInstance":
+        dtype = dtype or self.default_dtype
+        return AnalyticInstance(self, self.start_point(seed, dtype, device))
+
+    def describe(self) -> dict[str, str]:
+        lo, hi = self.bounds()
+        dom = f"[{lo[0]:g}, {hi[0]:g}]^{self.dim}" if len(set(lo)) == 1 and len(set(hi)) == 1 else str(list(zip(lo, hi)))
+        return {
+            "dimension": str(self.dim),
+            "domain": dom,
+            "f*": _fmt(self.f_star),
+            "minimizers": str(self.x_star) if self.x_star else "unknown",
+            "start": f"standard x0 = {self.x0}" if self.x0 is not None else "uniform random in the domain (seeded)",
+        }
+
+
+class LeastSquaresProblem(AnalyticProblem):
+    """``f(x) = sum_i r_i(x)^2`` from a residual vector ``r: R^n -> R^m`` (batched).
+
+    The convention of Moré, Garbow & Hillstrom (1981): no factor 1/2. Subclasses implement
+    :meth:`residuals`; ``m`` is the number of residuals.
+    """
+
+    m: int = 1
+
+    def residuals(self, x: Tensor) -> Tensor:
+        """Residuals ``r(x)`` of shape ``(..., m)`` for ``x`` of shape ``(..., n)``."""
+        raise NotImplementedError
+
+    def f(self, x: Tensor) -> Tensor:
+        return self.residuals(x).square().sum(-1)
+
+
+class AnalyticInstance(Instance):
+    """An analytic landscape started at one point: a single parameter tensor of shape ``(dim,)``."""
+
+    def __init__(self, problem: AnalyticProblem, x0: Tensor):
+        self.problem = problem
+        self.x = x0.clone().requires_grad_(True)
+        self.params = [self.x]
+        self.dim = problem.dim
+        self.f_star = problem.f_star
+
+    def objective(self) -> Tensor:
+        return self.problem.f(self.x)
+
+    def flat_objective(self) -> FlatObjective:
+        return FlatObjective(self.problem.f, self.params)
+
+
+# ---------------------------------------------------------------------------------------
+# Training problems
+# ---------------------------------------------------------------------------------------
+@dataclass
+class TrainingSetup:
+    """What a :class:`TrainingProblem` builds for one seed: model, data and loss.
+
+    ``loss(output, target)`` is the mean data loss; ``regularizer(params)`` (optional) is
+    added to it (e.g. ``lam/2 * ||w||^2``). ``task`` is ``"classification"`` (accuracy is
+    reported) or ``"regression"``.
+    """
+
+    model: torch.nn.Module
+    train: tuple[Tensor, Tensor]
+    loss: Callable[[Tensor, Tensor], Tensor]
+    test: tuple[Tensor, Tensor] | None = None
+    regularizer: Callable[[list[Tensor]], Tensor] | None = None
+    task: str = "classification"
+
+
+class TrainingProblem(Problem):
+    """Model + data + loss. Full-batch (deterministic) or minibatch (seeded batch order).
+
+    Subclasses implement :meth:`build`. Parameters common to all training problems:
+
+    batch_size : int or None
+        ``None`` (or ``0``) trains full-batch; otherwise minibatches of this size drawn by a
+        seeded reshuffling each epoch -- the same order for every optimizer at the same seed.
+    """
+
+    default_dtype = torch.float32
+
+    def __init__(self, batch_size: int | None = None):
+        if batch_size is not None and batch_size < 0:
+            raise ValueError(f"batch_size={batch_size} must be positive (or None for full batch)")
+        self.batch_size = batch_size or None
+        self.stochastic = self.batch_size is not None
+
+    def build(self, generator: torch.Generator, dtype: torch.dtype) -> TrainingSetup:
+        """Model and data for one seed, on the CPU (the instance moves them to the device)."""
+        raise NotImplementedError
+
+    def instantiate(self, *, seed: int, device="cpu", dtype: torch.dtype | None = None) -> "TrainingInstance":
+        dtype = dtype or self.default_dtype
+        gen = torch.Generator().manual_seed(int(seed))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))  # module initialisers use the global generator
+            setup = self.build(gen, dtype)
+        return TrainingInstance(self, setup, seed=int(seed), device=torch.device(device), dtype=dtype)
+
+    def describe(self) -> dict[str, str]:
+        return {"batch": "full batch" if self.batch_size is None else f"minibatch of {self.batch_size}", "f*": _fmt(self.f_star)}
+
+
+class TrainingInstance(Instance):
+    """A model with its data on a device; minibatches come from a seeded permutation."""
+
+    def __init__(self, problem: TrainingProblem, setup: TrainingSetup, *, seed: int, device: torch.device, dtype):
+        self.problem = problem
+        self.setup = setup
+        self.model = setup.model.to(device=device, dtype=dtype)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.dim = sum(p.numel() for p in self.params)
+        self.f_star = problem.f_star
+        self.stochastic = problem.batch_size is not None
+
+        def to_device(xy):
+            x, y = xy
+            x = x.to(device=device, dtype=dtype) if x.is_floating_point() else x.to(device)
+            y = y.to(device=device, dtype=dtype) if y.is_floating_point() else y.to(device)
+            return x, y
+
+        self.train = to_device(setup.train)
+        self.test = to_device(setup.test) if setup.test is not None else None
+        self.n_train = self.train[0].shape[0]
+        self._batch = self.train
+        self._batch_gen = torch.Generator().manual_seed(seed + 7919)
+        self._perm: Tensor | None = None
+        self._cursor = 0
+        self.device = device
+
+    def begin_step(self, step: int) -> None:
+        bs = self.problem.batch_size
+        if bs is None:
+            return
+        if self._perm is None or self._cursor + bs > self.n_train:
+            self._perm = torch.randperm(self.n_train, generator=self._batch_gen).to(self.device)
+            self._cursor = 0
+        idx = self._perm[self._cursor : self._cursor + bs]
+        self._cursor += bs
+        self._batch = (self.train[0][idx], self.train[1][idx])
+
+    def _loss(self, output: Tensor, target: Tensor, params: list[Tensor]) -> Tensor:
+        loss = self.setup.loss(output, target)
+        if self.setup.regularizer is not None:
+            loss = loss + self.setup.regularizer(params)
+        return loss
+
+    def objective(self) -> Tensor:
+        x, y = self._batch
+        return self._loss(self.model(x), y, self.params)
+
+    @torch.no_grad()
+    def full_loss(self, data: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        x, y = data
+        out = self.model(x)
+        return self._loss(out, y, self.params), out
+
+    @torch.no_grad()
+    def final_objective(self) -> Tensor:
+        return self.full_loss(self.train)[0]
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, Tensor]:
+        metrics = {}
+        train_loss, out = self.full_loss(self.train)
+        metrics["train_loss"] = train_loss
+        if self.setup.task == "classification":
+            metrics["train_accuracy"] = (out.argmax(-1) == self.train[1]).to(out.dtype).mean()
+        if self.test is not None:
+            test_loss, out = self.full_loss(self.test)
+            metrics["test_loss"] = test_loss
+            if self.setup.task == "classification":
+                metrics["test_accuracy"] = (out.argmax(-1) == self.test[1]).to(out.dtype).mean()
+        return metrics
+
+    def flat_objective(self) -> FlatObjective:
+        names = [n for n, p in self.model.named_parameters() if p.requires_grad]
+        shapes = [p.shape for p in self.params]
+        sizes = [p.numel() for p in self.params]
+
+        def f(flat: Tensor) -> Tensor:
+            chunks = torch.split(flat, sizes)
+            tensors = [c.view(s) for c, s in zip(chunks, shapes)]
+            x, y = self._batch
+            out = torch.func.functional_call(self.model, dict(zip(names, tensors)), (x,))
+            return self._loss(out, y, tensors)
+
+        return FlatObjective(f, self.params)
+
+
+def resolve_dtype(dtype) -> torch.dtype | None:
+    """``"float32"``/``"float64"``/a torch dtype/``None`` -> a torch dtype or None."""
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    try:
+        return DTYPES[str(dtype).replace("torch.", "")]
+    except KeyError:
+        from .errors import ConfigError
+
+        raise ConfigError(f"dtype {dtype!r} is not one of {', '.join(DTYPES)}") from None
+

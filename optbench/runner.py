@@ -1,0 +1,603 @@
+"""One job -> one run record.
+
+The loop is torch.optim's: every method gets a closure that zeroes the gradients,
+evaluates the objective on the current batch, runs backward and counts the evaluation; a
+line search's extra evaluations count themselves. Library methods with their own loop
+(scipy.optimize) run as *drivers* through :class:`DriverTask`.
+
+Trace convention
+----------------
+Row ``j`` of the trace describes the iterate ``x_j`` (row 0 is the start): ``fun`` is
+``f(x_j)`` on the batch of step ``j + 1``, ``nfev`` the evaluations needed to know it
+(the first closure call of a step evaluates the current iterate, as in every torch.optim
+method), ``seconds`` the optimizer's wall time when ``x_j`` was reached (evaluation-point
+metrics are excluded from the clock, as in AlgoPerf). The final row is the last iterate,
+evaluated once more unless the method already evaluated it (L-BFGS's line search did).
+
+No host synchronisation per step: objective values are written into a preallocated tensor
+on the run's device and read back every ``CHECK_EVERY`` steps to test the stopping rules;
+when a rule fires at row ``j`` the run is cut back to row ``j``, so the record does not
+depend on the check interval. On CPU each step is time-stamped with ``perf_counter``; on a
+GPU the stamps are re-anchored at the synchronised check points.
+
+Statuses
+--------
+``converged``  the gap ``f - f_star`` reached ``target_gap`` (or, with no target, a driver
+               reported success on its own criterion)
+``budget``     steps, evaluations or seconds ran out
+``stopped``    a driver ended on its own criterion before the target (reported, not hidden)
+``diverged``   NaN/Inf, or ``f > f0 + divergence_factor * max(1, |f0|)``
+``failed``     the problem or optimizer raised (traceback kept)
+``timeout``    the hard per-run wall-clock limit of the executor fired
+"""
+from __future__ import annotations
+
+import math
+import time
+import traceback as tb_module
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .device import device_kind, resolve_device, synchronize
+from .environment import environment
+from .errors import ConfigError
+from .optimizer import OptimizerSpec
+from .problem import Instance, Problem, resolve_dtype
+from .registry import get_optimizer, get_problem
+
+CHECK_EVERY = 32
+TRAJECTORY_MAX_DIM = 3
+STATUSES = ("converged", "budget", "stopped", "diverged", "failed", "timeout")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a run may spend, and when it counts as converged.
+
+    At least one of ``max_steps``, ``max_evals`` or ``max_seconds`` must be set.
+    ``target_gap`` stops the run at the first iterate with ``f - f_star <= target_gap``
+    (problems with unknown ``f_star`` ignore it). ``eval_every`` is the interval, in steps,
+    of evaluation-point metrics (full training loss, test loss, accuracy) for training
+    problems; it is part of the budget because it shapes the record.
+    """
+
+    max_steps: int | None = 1000
+    max_evals: int | None = None
+    max_seconds: float | None = None
+    target_gap: float | None = None
+    eval_every: int | None = None
+    divergence_factor: float = 1e8
+
+    def __post_init__(self):
+        for name in ("max_steps", "max_evals", "eval_every"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise ConfigError(f"budget {name}={v!r} must be a positive integer (or unset)")
+        for name in ("max_seconds", "target_gap", "divergence_factor"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0):
+                raise ConfigError(f"budget {name}={v!r} must be a positive number (or unset)")
+        if self.max_steps is None and self.max_evals is None and self.max_seconds is None:
+            raise ConfigError("a budget needs at least one of max_steps, max_evals or max_seconds")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunRecord:
+    """The result of one run, named after :class:`scipy.optimize.OptimizeResult` where it can be.
+
+    ``trace`` holds numpy arrays ``step``, ``fun``, ``nfev``, ``seconds`` (one entry per
+    iterate) and, for problems of dimension <= 3, ``x`` of shape ``(rows, dim)``.
+    ``evals`` maps an evaluation metric to ``(steps, values)`` arrays.
+    """
+
+    key: str
+    problem: str
+    problem_params: dict
+    optimizer: str
+    hyperparameters: dict
+    seed: int
+    device: str
+    dtype: str
+    budget: dict
+    status: str = "failed"
+    message: str = ""
+    traceback: str | None = None
+    fun: float = math.nan
+    best: float = math.nan
+    f0: float = math.nan
+    f_star: float | None = None
+    gap: float | None = None
+    steps: int = 0
+    nfev: int = 0
+    njev: int = 0
+    nhev: int = 0
+    seconds: float = 0.0
+    peak_memory: int | None = None
+    x: list[float] | None = None
+    trace: dict[str, np.ndarray] = field(default_factory=dict)
+    evals: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)
+    suite: str = ""
+    started_at: float = 0.0
+
+    @property
+    def nit(self) -> int:
+        return self.steps
+
+    @property
+    def success(self) -> bool:
+        return self.status == "converged"
+
+
+class _Stop(Exception):
+    """Internal: a stopping rule fired (status, row)."""
+
+    def __init__(self, status: str, row: int, message: str = ""):
+        super().__init__(status, row, message)
+        self.status, self.row, self.message = status, row, message
+
+
+def job_key(problem: str, problem_params: dict, optimizer: str, hyperparameters: dict, seed: int,
+            budget: dict, dtype: str, device: str) -> str:
+    """A stable 16-hex-digit key for one job (the store's primary key)."""
+    import hashlib
+    import json
+
+    payload = {
+        "problem": problem, "problem_params": problem_params, "optimizer": optimizer,
+        "hyperparameters": hyperparameters, "seed": int(seed), "budget": budget,
+        "dtype": dtype, "device": device_kind(device),
+    }
+    text = json.dumps(payload, sort_keys=True, default=repr, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _peak_memory(device: torch.device) -> int | None:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    if device.type == "cpu":
+        try:
+            import resource
+
+            return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+        except (ImportError, OSError):
+            return None
+    return None
+
+
+class _Recorder:
+    """Preallocated trace buffers; rows are iterates ``x_0, x_1, ...``."""
+
+    def __init__(self, capacity: int, device, dtype, dim: int, record_x: bool):
+        self.fun = torch.empty(capacity, device=device, dtype=dtype)
+        self.nfev = np.zeros(capacity, dtype=np.int64)
+        self.seconds = np.zeros(capacity, dtype=np.float64)
+        self.x = torch.empty(capacity, dim, device=device, dtype=dtype) if record_x else None
+
+    def grow(self, needed: int) -> None:
+        cap = self.fun.shape[0]
+        if needed <= cap:
+            return
+        new = max(needed, 2 * cap)
+        fun = torch.empty(new, device=self.fun.device, dtype=self.fun.dtype)
+        fun[:cap] = self.fun
+        self.fun = fun
+        self.nfev = np.concatenate([self.nfev, np.zeros(new - cap, dtype=np.int64)])
+        self.seconds = np.concatenate([self.seconds, np.zeros(new - cap)])
+        if self.x is not None:
+            x = torch.empty(new, self.x.shape[1], device=self.x.device, dtype=self.x.dtype)
+            x[:cap] = self.x
+            self.x = x
+
+    def arrays(self, rows: int) -> dict[str, np.ndarray]:
+        out = {
+            "step": np.arange(rows, dtype=np.int64),
+            "fun": self.fun[:rows].detach().cpu().double().numpy(),
+            "nfev": self.nfev[:rows].copy(),
+            "seconds": self.seconds[:rows].copy(),
+        }
+        if self.x is not None:
+            out["x"] = self.x[:rows].detach().cpu().double().numpy()
+        return out
+
+
+class _Rules:
+    """The stopping rules tested on a chunk of objective values read back from the device."""
+
+    def __init__(self, budget: Budget, f_star: float | None):
+        self.budget = budget
+        self.f_star = f_star
+        self.f0: float | None = None
+
+    def check(self, values: np.ndarray, first_row: int) -> None:
+        if values.size == 0:
+            return
+        if self.f0 is None:
+            self.f0 = float(values[0])
+            if not math.isfinite(self.f0):
+                raise _Stop("diverged", first_row, "objective is not finite at the start")
+        bad = ~np.isfinite(values)
+        blowup = self.f0 + self.budget.divergence_factor * max(1.0, abs(self.f0))
+        bad |= values > blowup
+        hit = np.zeros_like(bad)
+        if self.budget.target_gap is not None and self.f_star is not None:
+            hit = values - self.f_star <= self.budget.target_gap
+        first_bad = int(np.argmax(bad)) if bad.any() else None
+        first_hit = int(np.argmax(hit)) if hit.any() else None
+        if first_hit is not None and (first_bad is None or first_hit < first_bad):
+            raise _Stop("converged", first_row + first_hit, f"gap <= {self.budget.target_gap:g}")
+        if first_bad is not None:
+            v = values[first_bad]
+            why = "objective is NaN/Inf" if not math.isfinite(v) else f"objective blew up to {v:.3g}"
+            raise _Stop("diverged", first_row + first_bad, why)
+
+
+def run(
+    problem: str | Problem,
+    optimizer: str | OptimizerSpec,
+    *,
+    hyperparameters: dict | None = None,
+    seed: int = 0,
+    budget: Budget | None = None,
+    device: str = "auto",
+    dtype=None,
+    problem_params: dict | None = None,
+    suite: str = "",
+) -> RunRecord:
+    """Run one optimizer on one problem and return its :class:`RunRecord`.
+
+    Faults inside the run (an exception, NaN) are recorded in the status, never raised;
+    only bad input (an unknown name or hyperparameter, an unavailable device) raises an
+    :class:`~optbench.errors.OptbenchError` before anything runs.
+
+    >>> import optbench
+    >>> rec = optbench.run("rosenbrock", "lbfgs", budget=optbench.Budget(max_steps=100, target_gap=1e-10))
+    >>> rec.status
+    'converged'
+    """
+    budget = budget or Budget()
+    if isinstance(problem, str):
+        problem = get_problem(problem, **(problem_params or {}))
+    spec = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
+    hp = spec.resolve(hyperparameters)
+    dev = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype) or problem.default_dtype
+    dtype_name = str(torch_dtype).replace("torch.", "")
+    record = RunRecord(
+        key=job_key(problem.name, problem.params, spec.name, hp, seed, budget.to_dict(), dtype_name, str(dev)),
+        problem=problem.name, problem_params=dict(problem.params), optimizer=spec.name,
+        hyperparameters=hp, seed=int(seed), device=str(dev), dtype=dtype_name, budget=budget.to_dict(),
+        f_star=problem.f_star, environment=environment(dev), suite=suite, started_at=time.time(),
+    )
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    try:
+        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+            torch.manual_seed(int(seed))
+            instance = problem.instantiate(seed=int(seed), device=dev, dtype=torch_dtype)
+            record.f_star = instance.f_star
+            loop = _run_driver if spec.driver else _run_torch
+            loop(record, instance, spec, hp, budget, dev)
+    except Exception as exc:  # a fault in the problem or optimizer is a result, not a crash
+        record.status = "failed"
+        record.message = f"{type(exc).__name__}: {exc}"
+        record.traceback = tb_module.format_exc()
+    record.peak_memory = _peak_memory(dev)
+    return record
+
+
+def _finish(record: RunRecord, arrays: dict[str, np.ndarray], status: str, message: str,
+            final_fun: float, final_x: torch.Tensor | None) -> None:
+    record.trace = arrays
+    record.status = status
+    record.message = message
+    rows = arrays["fun"].shape[0]
+    record.steps = rows - 1
+    record.nfev = int(arrays["nfev"][-1]) if rows else 0
+    record.njev = record.nfev
+    record.seconds = float(arrays["seconds"][-1]) if rows else 0.0
+    record.fun = float(final_fun)
+    finite = arrays["fun"][np.isfinite(arrays["fun"])]
+    record.best = float(min(finite.min(), record.fun)) if finite.size else record.fun
+    record.f0 = float(arrays["fun"][0]) if rows else math.nan
+    if record.f_star is not None and math.isfinite(record.fun):
+        record.gap = record.fun - record.f_star
+    if final_x is not None and final_x.numel() <= 100:
+        record.x = final_x.detach().cpu().double().tolist()
+
+
+def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict, budget: Budget, dev) -> None:
+    kwargs = dict(hp)
+    if spec.needs_objective:
+        kwargs["objective"] = inst.flat_objective()
+    opt = spec.factory(inst.params, **kwargs)
+    params = inst.params
+    record_x = inst.dim <= TRAJECTORY_MAX_DIM
+    capacity = (budget.max_steps + 1) if budget.max_steps else 1024
+    rec = _Recorder(capacity, dev, params[0].dtype, inst.dim, record_x)
+    rules = _Rules(budget, inst.f_star)
+    cuda = dev.type != "cpu"
+    cache = _EvaluationCache() if spec.reuses_evaluations else None
+
+    state = {"nfev": 0, "first": True, "row": 0}
+    fun_buf = rec.fun
+
+    def closure():
+        if cache is not None:
+            hit = cache.lookup(params)
+            if hit is not None:
+                if state["first"]:
+                    fun_buf[state["row"]].copy_(hit)
+                    rec.nfev[state["row"]] = state["nfev"]
+                    state["first"] = False
+                return hit
+        state["nfev"] += 1
+        opt.zero_grad()
+        loss = inst.objective()
+        loss.backward()
+        if cache is not None:
+            cache.store(params, loss)
+        if state["first"]:
+            fun_buf[state["row"]].copy_(loss.detach())
+            rec.nfev[state["row"]] = state["nfev"]
+            state["first"] = False
+        return loss
+
+    evals: dict[str, list] = {}
+    eval_steps: list[int] = []
+    eval_seconds = 0.0
+
+    def evaluate(step: int) -> None:
+        nonlocal eval_seconds
+        t = time.perf_counter()
+        metrics = inst.evaluate()
+        if metrics:
+            eval_steps.append(step)
+            for k, v in metrics.items():
+                evals.setdefault(k, []).append(v.detach())
+        eval_seconds += time.perf_counter() - t
+
+    checked = 0
+    anchors: list[tuple[int, float]] = [(0, 0.0)]
+    max_steps = budget.max_steps
+    max_evals = budget.max_evals
+    max_seconds = budget.max_seconds
+    eval_every = budget.eval_every
+    status, message, stop_row = "budget", "", None
+    step = 0
+    if eval_every:
+        evaluate(0)
+    t0 = time.perf_counter()
+    perf = time.perf_counter
+    try:
+        while True:
+            # row `step` is x_step; step `step + 1` evaluates it first
+            if rec.x is not None:
+                rec.x[step].copy_(params[0].detach().reshape(-1) if len(params) == 1 else inst.point())
+            rec.seconds[step] = perf() - t0 - eval_seconds
+            if max_steps is not None and step >= max_steps:
+                message = f"{max_steps} steps done"
+                break
+            if max_evals is not None and state["nfev"] >= max_evals:
+                message = f"{state['nfev']} evaluations done (budget {max_evals})"
+                break
+            if max_seconds is not None and rec.seconds[step] >= max_seconds:
+                message = f"time budget of {max_seconds:g} s spent"
+                break
+            state["first"] = True
+            state["row"] = step
+            inst.begin_step(step)
+            opt.step(closure)
+            if state["first"]:
+                raise RuntimeError(
+                    f"optimizer {spec.name!r} did not call the closure in step {step + 1}; "
+                    "an optimizer must evaluate through step(closure)")
+            step += 1
+            if step >= fun_buf.shape[0] - 1:
+                rec.grow(2 * step + 2)
+                fun_buf = rec.fun
+            if step - checked >= CHECK_EVERY:
+                rules.check(fun_buf[checked:step].detach().cpu().double().numpy(), checked)
+                checked = step
+                if cuda:
+                    synchronize(dev)
+                    anchors.append((step, perf() - t0 - eval_seconds))
+            if eval_every and step % eval_every == 0:
+                evaluate(step)
+        # the last iterate x_step: evaluate it (a cache hit costs nothing)
+        state["first"], state["row"] = True, step
+        inst.begin_step(step)
+        if cache is not None:
+            with torch.enable_grad():
+                closure()
+        else:
+            with torch.no_grad():
+                fun_buf[step].copy_(inst.objective().detach())
+            state["nfev"] += 1
+            rec.nfev[step] = state["nfev"]
+        rules.check(fun_buf[checked : step + 1].detach().cpu().double().numpy(), checked)
+    except _Stop as stop:
+        status, message, stop_row = stop.status, stop.message, stop.row
+    last = step if stop_row is None else stop_row
+    if cuda:
+        synchronize(dev)
+        anchors.append((step, perf() - t0 - eval_seconds))
+        rec.seconds[: step + 1] = _reanchor(rec.seconds[: step + 1], anchors)
+    arrays = rec.arrays(last + 1)
+    if stop_row is None:
+        final = float(arrays["fun"][-1])
+        if inst.stochastic:
+            final = float(inst.final_objective())
+    else:
+        final = float(arrays["fun"][-1])
+    if eval_every and (not eval_steps or eval_steps[-1] != step) and status != "diverged":
+        evaluate(step)
+    record.evals = {k: (np.asarray(eval_steps[: len(v)], dtype=np.int64),
+                        torch.stack(v).cpu().double().numpy()) for k, v in evals.items()}
+    _finish(record, arrays, status, message, final, inst.point() if stop_row is None else None)
+
+
+def _reanchor(stamps: np.ndarray, anchors: list[tuple[int, float]]) -> np.ndarray:
+    """Map host time stamps onto synchronised anchor times, linearly between anchors."""
+    rows = np.array([a[0] for a in anchors], dtype=float)
+    times = np.array([a[1] for a in anchors], dtype=float)
+    return np.interp(np.arange(stamps.shape[0], dtype=float), rows, times)
+
+
+class _EvaluationCache:
+    """The last evaluation (point, loss, gradients), served again at an unchanged point.
+
+    torch.optim.LBFGS evaluates the closure at the start of every ``step()``, at the point
+    its previous line search already evaluated; serving that repeat from the cache keeps the
+    evaluation count honest (scipy's L-BFGS-B does not pay it either).
+    """
+
+    def __init__(self):
+        self.points: list[torch.Tensor] | None = None
+        self.grads: list[torch.Tensor | None] = []
+        self.loss: torch.Tensor | None = None
+
+    def lookup(self, params):
+        if self.points is None or not all(torch.equal(p.detach(), q) for p, q in zip(params, self.points)):
+            return None
+        for p, g in zip(params, self.grads):
+            p.grad = None if g is None else g.clone()
+        return self.loss
+
+    def store(self, params, loss) -> None:
+        self.points = [p.detach().clone() for p in params]
+        self.grads = [None if p.grad is None else p.grad.detach().clone() for p in params]
+        self.loss = loss.detach()
+
+
+# ---------------------------------------------------------------------------------------
+# Drivers: methods that run their own loop
+# ---------------------------------------------------------------------------------------
+class DriverTask:
+    """What a driver optimizer gets: a counted objective in float64 numpy and a callback.
+
+    ``fun(x) -> (f, g)`` evaluates the objective and its gradient (one evaluation);
+    ``hess(x)`` the dense Hessian and ``hessp(x, p)`` a Hessian-vector product (each one
+    Hessian evaluation, counted in ``nhev``); ``callback(intermediate_result)`` must be
+    called once per iteration (scipy's signature) and raises ``StopIteration`` when the
+    run must end; ``x0`` is the start; ``max_iter`` the step budget (or a large number).
+
+    >>> def scipy_bfgs(task, gtol=1e-8):                      # doctest: +SKIP
+    ...     scipy.optimize.minimize(task.fun, task.x0, jac=True, method="BFGS",
+    ...                             callback=task.callback,
+    ...                             options={"gtol": gtol, "maxiter": task.max_iter})
+    """
+
+    def __init__(self, inst: Instance, budget: Budget, rec: _Recorder, rules: _Rules):
+        self._inst = inst
+        self._flat = inst.flat_objective()
+        self._budget = budget
+        self._rec = rec
+        self._rules = rules
+        ref = inst.params[0]
+        self._dtype, self._device = ref.dtype, ref.device
+        self.x0 = self._flat.x().detach().cpu().double().numpy()
+        self.max_iter = budget.max_steps or 10**9
+        self.nfev = 0
+        self.nhev = 0
+        self.steps = 0
+        self._last: tuple[bytes, float] | None = None
+        self._t0 = time.perf_counter()
+        self.result_message = ""
+        self.result_success = False
+
+    def _tensor(self, x) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(x, dtype=np.float64)).to(device=self._device, dtype=self._dtype)
+
+    def fun(self, x):
+        if self._budget.max_evals is not None and self.nfev >= self._budget.max_evals:
+            raise _Stop("budget", self.steps, "evaluation budget exhausted")
+        self.nfev += 1
+        xt = self._tensor(x).requires_grad_(True)
+        f = self._flat(xt)
+        (g,) = torch.autograd.grad(f, xt)
+        value = float(f)
+        self._last = (np.asarray(x, dtype=np.float64).tobytes(), value)
+        if self.steps == 0 and self.nfev == 1:
+            self._record(0, value, x)
+        return value, g.detach().cpu().double().numpy()
+
+    def hess(self, x):
+        self.nhev += 1
+        return torch.func.hessian(self._flat.f)(self._tensor(x)).detach().cpu().double().numpy()
+
+    def hessp(self, x, p):
+        self.nhev += 1
+        _, hvp = torch.func.jvp(torch.func.grad(self._flat.f), (self._tensor(x),), (self._tensor(p),))
+        return hvp.detach().cpu().double().numpy()
+
+    def _record(self, row: int, value: float, x) -> None:
+        rec = self._rec
+        rec.grow(row + 2)
+        rec.fun[row] = value
+        rec.nfev[row] = self.nfev
+        rec.seconds[row] = time.perf_counter() - self._t0
+        if rec.x is not None:
+            rec.x[row] = self._tensor(x)
+
+    def callback(self, intermediate_result):
+        x = np.asarray(intermediate_result.x, dtype=np.float64)
+        value = getattr(intermediate_result, "fun", None)
+        if value is None:
+            value = self._last[1] if self._last and self._last[0] == x.tobytes() else self._value_uncounted(x)
+        self.steps += 1
+        self._record(self.steps, float(value), x)
+        self._final_x = x
+        self._rules.check(np.array([float(value)]), self.steps)
+        b = self._budget
+        if b.max_steps is not None and self.steps >= b.max_steps:
+            raise StopIteration
+        if b.max_evals is not None and self.nfev >= b.max_evals:
+            raise StopIteration
+        if b.max_seconds is not None and self._rec.seconds[self.steps] >= b.max_seconds:
+            raise StopIteration
+
+    def _value_uncounted(self, x) -> float:
+        with torch.no_grad():
+            return float(self._flat(self._tensor(x)))
+
+
+def _run_driver(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict, budget: Budget, dev) -> None:
+    rec = _Recorder(min(budget.max_steps or 1024, 1 << 20) + 1, "cpu", torch.float64, inst.dim,
+                    inst.dim <= TRAJECTORY_MAX_DIM)
+    rules = _Rules(budget, inst.f_star)
+    task = DriverTask(inst, budget, rec, rules)
+    status, message, row = None, "", None
+    result = None
+    try:
+        result = spec.factory(task, **hp)
+    except _Stop as stop:
+        status, message, row = stop.status, stop.message, stop.row
+    if task.nfev == 0:
+        raise RuntimeError(f"driver {spec.name!r} never evaluated the objective")
+    last = task.steps if row is None else row
+    if status is None:
+        b = budget
+        success = bool(getattr(result, "success", False))
+        msg = str(getattr(result, "message", "")) if result is not None else ""
+        if (b.max_steps is not None and task.steps >= b.max_steps) or (
+            b.max_evals is not None and task.nfev >= b.max_evals) or (
+            b.max_seconds is not None and rec.seconds[task.steps] >= b.max_seconds):
+            status, message = "budget", "budget exhausted"
+        elif b.target_gap is None or inst.f_star is None:
+            status, message = ("converged" if success else "stopped"), f"method stopped: {msg}"
+        else:
+            status, message = "stopped", f"method stopped before the target: {msg}"
+    arrays = rec.arrays(last + 1)
+    arrays["nfev"] = np.maximum.accumulate(arrays["nfev"])
+    record.nhev = task.nhev
+    _finish(record, arrays, status, message, float(arrays["fun"][-1]),
+            torch.as_tensor(getattr(task, "_final_x", task.x0)) if row is None else None)
+    record.nfev = max(record.nfev, task.nfev) if row is None else record.nfev
+    record.njev = record.nfev

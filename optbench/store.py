@@ -1,0 +1,284 @@
+"""The SQLite results store.
+
+One row per run in ``runs`` (keyed by the job's stable hash), its trace in ``traces`` as
+``.npy`` bytes (read back with ``allow_pickle=False``: nothing is ever unpickled), its
+evaluation-point metrics in ``evals``. Each finished run is written in one transaction, so a
+killed process leaves every finished run and nothing half-written. WAL mode and a busy
+timeout let several ``optbench run`` processes share one file; ``INSERT OR IGNORE`` on the
+key keeps each run once.
+
+>>> import optbench                                               # doctest: +SKIP
+>>> results = optbench.load("results.sqlite")
+>>> results.runs.groupby("optimizer").gap.median()
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import sqlite3
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .errors import StoreError
+
+SCHEMA_VERSION = 1
+APPLICATION = "optbench"
+
+RUN_COLUMNS = [
+    ("key", "TEXT PRIMARY KEY"),
+    ("suite", "TEXT"),
+    ("problem", "TEXT NOT NULL"),
+    ("problem_params", "TEXT NOT NULL"),
+    ("optimizer", "TEXT NOT NULL"),
+    ("hyperparameters", "TEXT NOT NULL"),
+    ("seed", "INTEGER NOT NULL"),
+    ("device", "TEXT"),
+    ("dtype", "TEXT"),
+    ("budget", "TEXT"),
+    ("status", "TEXT NOT NULL"),
+    ("message", "TEXT"),
+    ("traceback", "TEXT"),
+    ("fun", "REAL"),
+    ("best", "REAL"),
+    ("f0", "REAL"),
+    ("f_star", "REAL"),
+    ("gap", "REAL"),
+    ("steps", "INTEGER"),
+    ("nfev", "INTEGER"),
+    ("njev", "INTEGER"),
+    ("nhev", "INTEGER"),
+    ("seconds", "REAL"),
+    ("peak_memory", "INTEGER"),
+    ("x", "TEXT"),
+    ("environment", "TEXT"),
+    ("started_at", "REAL"),
+]
+JSON_COLUMNS = ("problem_params", "hyperparameters", "budget", "x", "environment")
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs ({", ".join(f"{n} {t}" for n, t in RUN_COLUMNS)});
+CREATE TABLE IF NOT EXISTS traces (
+    key TEXT NOT NULL REFERENCES runs(key), name TEXT NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY (key, name));
+CREATE TABLE IF NOT EXISTS evals (
+    key TEXT NOT NULL REFERENCES runs(key), metric TEXT NOT NULL, steps BLOB NOT NULL, vals BLOB NOT NULL,
+    PRIMARY KEY (key, metric));
+CREATE INDEX IF NOT EXISTS runs_problem_optimizer ON runs(problem, optimizer);
+"""
+
+
+def to_npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    return buf.getvalue()
+
+
+def from_npy(data: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+def _json(value) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+def _real(value) -> float | None:
+    """NaN/Inf survive as SQLite REAL only as NULL/huge; keep them explicit."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else (None if math.isnan(value) else value)
+
+
+class Store:
+    """A results database; opening a path that does not exist creates it.
+
+    Raises :class:`~optbench.errors.StoreError` for a file that is not an optbench database,
+    comes from a newer optbench (schema version), or is damaged.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True):
+        self.path = Path(path)
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if not exists and not create:
+            raise StoreError(f"results file {str(self.path)!r} does not exist (run `optbench run --db {self.path}` first)")
+        if not exists:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the directory for results file {str(self.path)!r}: {exc}") from exc
+        try:
+            self.conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+            self.conn.execute("PRAGMA busy_timeout = 60000")
+            if exists:
+                self._check_existing()
+            else:
+                self._create()
+            self.conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{str(self.path)!r} is not a readable optbench results database ({exc}); "
+                "pass another --db path, or move this file away"
+            ) from exc
+
+    def _create(self) -> None:
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            for statement in SCHEMA.strip().split(";"):
+                if statement.strip():
+                    self.conn.execute(statement)
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('application', ?)", (APPLICATION,))
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _check_existing(self) -> None:
+        self.conn.execute("PRAGMA quick_check").fetchall()
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not tables:
+            self._create()
+            return
+        if "meta" not in tables:
+            raise StoreError(f"{str(self.path)!r} is an SQLite file but not an optbench results database "
+                             "(no 'meta' table); pass another --db path")
+        meta = dict(self.conn.execute("SELECT name, value FROM meta").fetchall())
+        if meta.get("application") != APPLICATION:
+            raise StoreError(f"{str(self.path)!r} is not an optbench results database")
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{str(self.path)!r} has schema version {version}, newer than this optbench understands "
+                f"({SCHEMA_VERSION}); upgrade optbench (pip install -U optbench) to read it"
+            )
+        if version < SCHEMA_VERSION:
+            raise StoreError(f"{str(self.path)!r} has an old schema version {version}; re-run the suite into a new file")
+
+    # -- writing -------------------------------------------------------------
+    def add(self, record) -> bool:
+        """Store one finished run in one transaction; ``False`` if its key was already stored."""
+        row = {}
+        for name, _ in RUN_COLUMNS:
+            value = getattr(record, name)
+            if name in JSON_COLUMNS:
+                value = _json(value)
+            elif name in ("fun", "best", "f0", "f_star", "gap", "seconds"):
+                value = _real(value)
+            row[name] = value
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = conn.execute(f"INSERT OR IGNORE INTO runs ({cols}) VALUES ({marks})", list(row.values()))
+            if cur.rowcount == 0:
+                conn.execute("ROLLBACK")
+                return False
+            conn.executemany(
+                "INSERT INTO traces VALUES (?, ?, ?)",
+                [(record.key, name, to_npy(arr)) for name, arr in record.trace.items()],
+            )
+            conn.executemany(
+                "INSERT INTO evals VALUES (?, ?, ?, ?)",
+                [(record.key, m, to_npy(s), to_npy(v)) for m, (s, v) in record.evals.items()],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return True
+
+    def delete(self, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        self.conn.execute("BEGIN IMMEDIATE")
+        for table in ("traces", "evals", "runs"):
+            self.conn.executemany(f"DELETE FROM {table} WHERE key = ?", [(k,) for k in keys])
+        self.conn.execute("COMMIT")
+
+    # -- reading -------------------------------------------------------------
+    def keys(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT key FROM runs")}
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Results:
+    """Tidy frames of a results database: ``runs`` (one row per run), ``traces`` (one row
+    per run and step), ``evals`` (one row per run, evaluation point and metric)."""
+
+    def __init__(self, store: Store):
+        import pandas as pd
+
+        self.path = store.path
+        conn = store.conn
+        runs = pd.read_sql_query("SELECT * FROM runs ORDER BY problem, optimizer, seed", conn)
+        for col in JSON_COLUMNS:
+            runs[col] = runs[col].map(lambda s: json.loads(s) if isinstance(s, str) else None)
+        runs["problem_id"] = varying_labels(runs.problem, runs.problem_params)
+        runs["optimizer_id"] = varying_labels(runs.optimizer, runs.hyperparameters)
+        self.runs = runs
+        frames = {}
+        for key, name, data in conn.execute("SELECT key, name, data FROM traces WHERE name != 'x'"):
+            frames.setdefault(key, {})[name] = from_npy(data)
+        parts = []
+        for key, cols in frames.items():
+            df = pd.DataFrame(cols)
+            df.insert(0, "key", key)
+            parts.append(df)
+        columns = ["key", "step", "fun", "nfev", "seconds"]
+        traces = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        meta = runs[["key", "problem_id", "optimizer_id", "seed", "f_star"]]
+        traces = traces.merge(meta, on="key", how="left")
+        traces["gap"] = traces["fun"] - traces["f_star"]
+        self.traces = traces
+        erows = []
+        for key, metric, steps, vals in conn.execute("SELECT key, metric, steps, vals FROM evals"):
+            s, v = from_npy(steps), from_npy(vals)
+            erows.append(pd.DataFrame({"key": key, "metric": metric, "step": s, "value": v}))
+        self.evals = (pd.concat(erows, ignore_index=True) if erows
+                      else pd.DataFrame(columns=["key", "metric", "step", "value"]))
+        self._conn = conn
+
+    def trajectory(self, key: str) -> np.ndarray | None:
+        """The iterates ``x_j`` of a low-dimensional run, shape ``(rows, dim)``, or None."""
+        row = self._conn.execute("SELECT data FROM traces WHERE key = ? AND name = 'x'", (key,)).fetchone()
+        return from_npy(row[0]) if row else None
+
+
+def varying_labels(names, params) -> list[str]:
+    """Readable ids such as ``adam[lr=0.01]``: a name plus only the parameters that vary
+    between the runs of that name (a single configuration is just its name)."""
+    names, params = list(names), [p or {} for p in params]
+    varying: dict[str, list[str]] = {}
+    for name in set(names):
+        configs = [p for n, p in zip(names, params) if n == name]
+        keys = sorted({k for c in configs for k in c})
+        varying[name] = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1]
+    labels = []
+    for name, p in zip(names, params):
+        keys = varying[name]
+        if not keys:
+            labels.append(name)
+            continue
+        inner = ",".join(f"{k}={_short(p.get(k))}" for k in keys)
+        labels.append(f"{name}[{inner}]")
+    return labels
+
+
+def _short(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def load(path: str | Path) -> Results:
+    """Open a results database read-only-in-spirit and return its tidy frames."""
+    store = Store(path, create=False)
+    return Results(store)
