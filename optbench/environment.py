@@ -30,10 +30,16 @@ def _static_environment() -> dict[str, str | None]:
 
 
 def git_commit() -> str | None:
-    """The commit of the optbench checkout, when optbench runs from one (else ``None``)."""
-    here = Path(__file__).resolve().parent.parent
-    if not (here / ".git").exists():
-        return None
+    """The commit of the optbench checkout optbench runs from (an editable install), or of
+    the current directory when it is an optbench checkout (a regular install made from it);
+    ``None`` otherwise. ``-dirty`` marks uncommitted changes to tracked files."""
+    for here in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (here / ".git").exists() and (here / "optbench" / "__init__.py").exists():
+            return _head(here)
+    return None
+
+
+def _head(here: Path) -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5

@@ -159,3 +159,44 @@ def factory_defaults(factory: Callable, *, driver: bool) -> dict[str, Any]:
             )
         hps[name] = p.default
     return hps
+
+
+def validate_hyperparameters(spec: OptimizerSpec, hyperparameters: dict | None = None) -> dict[str, Any]:
+    """Resolve ``hyperparameters`` against ``spec`` and check their values; return the full dict.
+
+    Names and types are checked by :meth:`OptimizerSpec.resolve`; values by constructing the
+    optimizer on a tiny dummy parameter (``torch.zeros(2)``, float64, CPU), so the factory's
+    own checks apply (torch.optim rejects ``lr < 0``, ``betas`` outside ``[0, 1)``, ...).
+    A ``needs_objective`` factory gets a dummy :class:`~optbench.problem.FlatObjective`
+    (``f(x) = ||x||^2``). Drivers are not constructed -- their factory *is* the run (scipy
+    checks its options when it starts) -- so only names and types are checked for them.
+    A ``ValueError`` or ``TypeError`` from the factory becomes a :class:`ConfigError` naming
+    the optimizer, the values given and the accepted hyperparameters with their defaults.
+
+    >>> import optbench
+    >>> from optbench.optimizer import validate_hyperparameters
+    >>> validate_hyperparameters(optbench.get_optimizer("adam"), {"lr": -1.0})
+    Traceback (most recent call last):
+    ...
+    optbench.errors.ConfigError: optimizer 'adam' rejects lr=-1.0: Invalid learning rate: -1.0; accepted hyperparameters (with defaults): lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.0
+    """
+    resolved = spec.resolve(hyperparameters)
+    if spec.driver:
+        return resolved
+    import torch
+
+    from .problem import FlatObjective
+
+    dummy = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    kwargs = dict(resolved)
+    if spec.needs_objective:
+        kwargs["objective"] = FlatObjective(lambda x: x.square().sum(), [dummy])
+    try:
+        spec.factory([dummy], **kwargs)
+    except (ValueError, TypeError) as exc:
+        given = ", ".join(f"{k}={v!r}" for k, v in (hyperparameters or {}).items()) or "the defaults"
+        accepted = ", ".join(f"{k}={v!r}" for k, v in spec.hyperparameters.items()) or "none"
+        raise ConfigError(
+            f"optimizer {spec.name!r} rejects {given}: {exc}; accepted hyperparameters (with defaults): {accepted}"
+        ) from exc
+    return resolved

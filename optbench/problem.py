@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -222,9 +223,15 @@ class AnalyticInstance(Instance):
 class TrainingSetup:
     """What a :class:`TrainingProblem` builds for one seed: model, data and loss.
 
-    ``loss(output, target)`` is the mean data loss; ``regularizer(params)`` (optional) is
-    added to it (e.g. ``lam/2 * ||w||^2``). ``task`` is ``"classification"`` (accuracy is
-    reported) or ``"regression"``.
+    ``loss(output, target)`` is the mean data loss over the samples of a batch;
+    ``regularizer(params)`` (optional) is added to it (e.g. ``lam/2 * ||w||^2``).
+    ``task`` is ``"classification"`` or ``"regression"``. ``metrics(output, target)`` returns
+    per-sample means (accuracy, bits per character, ...) reported for each split at evaluation
+    points; ``None`` means argmax accuracy for classification and nothing for regression.
+    ``train_eval`` is a fixed subset of the training set on which evaluation points (and the
+    final ``fun`` of a stochastic run) measure the training loss, as DeepOBS's "train eval" set
+    (``None``: the whole training set). ``eval_chunk`` caps the samples per forward pass at
+    evaluation points, so that a large data set is measured in pieces (``None``: one pass).
     """
 
     model: torch.nn.Module
@@ -233,6 +240,14 @@ class TrainingSetup:
     test: tuple[Tensor, Tensor] | None = None
     regularizer: Callable[[list[Tensor]], Tensor] | None = None
     task: str = "classification"
+    metrics: Callable[[Tensor, Tensor], dict[str, Tensor]] | None = None
+    train_eval: tuple[Tensor, Tensor] | None = None
+    eval_chunk: int | None = None
+
+
+def accuracy(output: Tensor, target: Tensor) -> dict[str, Tensor]:
+    """``{"accuracy": mean(argmax(output, -1) == target)}``: the default classification metric."""
+    return {"accuracy": (output.argmax(-1) == target).to(output.dtype).mean()}
 
 
 class TrainingProblem(Problem):
@@ -241,16 +256,18 @@ class TrainingProblem(Problem):
     Subclasses implement :meth:`build`. Parameters common to all training problems:
 
     batch_size : int or None
-        ``None`` (or ``0``) trains full-batch; otherwise minibatches of this size drawn by a
-        seeded reshuffling each epoch -- the same order for every optimizer at the same seed.
+        ``None`` (or ``0``) trains full-batch; otherwise minibatches of this size, drawn
+        without replacement from a reshuffling of the training set every epoch (the remainder
+        of an epoch is dropped). The batch of step ``k`` depends only on the run seed and
+        ``k``: every optimizer sees the same batches at the same seed.
     """
 
     default_dtype = torch.float32
 
     def __init__(self, batch_size: int | None = None):
-        if batch_size is not None and batch_size < 0:
-            raise ValueError(f"batch_size={batch_size} must be positive (or None for full batch)")
-        self.batch_size = batch_size or None
+        if batch_size is not None and (int(batch_size) != batch_size or batch_size < 0):
+            raise ValueError(f"batch_size={batch_size!r} must be a positive integer (or None for full batch)")
+        self.batch_size = int(batch_size) if batch_size else None
         self.stochastic = self.batch_size is not None
 
     def build(self, generator: torch.Generator, dtype: torch.dtype) -> TrainingSetup:
@@ -270,7 +287,18 @@ class TrainingProblem(Problem):
 
 
 class TrainingInstance(Instance):
-    """A model with its data on a device; minibatches come from a seeded permutation."""
+    """A model with its data on a device.
+
+    Minibatches are a pure function of ``(seed, step)``: step ``k`` lies in epoch
+    ``e = k // B`` (``B = n_train // batch_size`` batches per epoch) and takes slice
+    ``k mod B`` of a permutation of the training set drawn from ``(seed, e)``. The order thus
+    does not depend on how often, or in which order, ``begin_step`` is called, and every
+    closure call of a step (a line search) sees that step's batch.
+
+    Evaluation points (:meth:`evaluate`) report, for the training set (or its ``train_eval``
+    subset) and the test set, the objective (data loss + regularizer) and the setup's metrics,
+    measured in chunks of ``eval_chunk`` samples under ``torch.no_grad``.
+    """
 
     def __init__(self, problem: TrainingProblem, setup: TrainingSetup, *, seed: int, device: torch.device, dtype):
         self.problem = problem
@@ -280,6 +308,8 @@ class TrainingInstance(Instance):
         self.dim = sum(p.numel() for p in self.params)
         self.f_star = problem.f_star
         self.stochastic = problem.batch_size is not None
+        self.device = device
+        self.seed = seed
 
         def to_device(xy):
             x, y = xy
@@ -289,23 +319,37 @@ class TrainingInstance(Instance):
 
         self.train = to_device(setup.train)
         self.test = to_device(setup.test) if setup.test is not None else None
+        self.train_eval = to_device(setup.train_eval) if setup.train_eval is not None else self.train
         self.n_train = self.train[0].shape[0]
         self._batch = self.train
-        self._batch_gen = torch.Generator().manual_seed(seed + 7919)
+        self._epoch: int | None = None
         self._perm: Tensor | None = None
-        self._cursor = 0
-        self.device = device
+        bs = problem.batch_size
+        if bs is not None:
+            if bs > self.n_train:
+                from .errors import ConfigError
 
-    def begin_step(self, step: int) -> None:
+                raise ConfigError(f"batch_size={bs} exceeds the {self.n_train} training samples of {problem!r}")
+            self._batches_per_epoch = self.n_train // bs
+            self.begin_step(0)
+
+    def batch_indices(self, step: int) -> Tensor | None:
+        """Indices into the training set of the batch of step ``step`` (``None`` if full batch)."""
         bs = self.problem.batch_size
         if bs is None:
-            return
-        if self._perm is None or self._cursor + bs > self.n_train:
-            self._perm = torch.randperm(self.n_train, generator=self._batch_gen).to(self.device)
-            self._cursor = 0
-        idx = self._perm[self._cursor : self._cursor + bs]
-        self._cursor += bs
-        self._batch = (self.train[0][idx], self.train[1][idx])
+            return None
+        epoch, slot = divmod(int(step), self._batches_per_epoch)
+        if epoch != self._epoch:
+            state = np.random.SeedSequence([self.seed, epoch]).generate_state(1, dtype=np.uint64)[0]
+            gen = torch.Generator().manual_seed(int(state))
+            self._perm = torch.randperm(self.n_train, generator=gen).to(self.device)
+            self._epoch = epoch
+        return self._perm[slot * bs : (slot + 1) * bs]
+
+    def begin_step(self, step: int) -> None:
+        idx = self.batch_indices(step)
+        if idx is not None:
+            self._batch = (self.train[0][idx], self.train[1][idx])
 
     def _loss(self, output: Tensor, target: Tensor, params: list[Tensor]) -> Tensor:
         loss = self.setup.loss(output, target)
@@ -317,28 +361,47 @@ class TrainingInstance(Instance):
         x, y = self._batch
         return self._loss(self.model(x), y, self.params)
 
+    def _metrics(self, output: Tensor, target: Tensor) -> dict[str, Tensor]:
+        if self.setup.metrics is not None:
+            return self.setup.metrics(output, target)
+        return accuracy(output, target) if self.setup.task == "classification" else {}
+
     @torch.no_grad()
-    def full_loss(self, data: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    def measure(self, data: tuple[Tensor, Tensor]) -> tuple[Tensor, dict[str, Tensor]]:
+        """The objective on all of ``data`` (data loss + regularizer) and the metrics.
+
+        Chunks of ``eval_chunk`` samples are combined by their share of the samples, so the
+        result is the mean over ``data`` whatever the chunk size.
+        """
         x, y = data
-        out = self.model(x)
-        return self._loss(out, y, self.params), out
+        n = x.shape[0]
+        chunk = self.setup.eval_chunk or n
+        loss: Tensor | int = 0
+        metrics: dict[str, Tensor] = {}
+        for start in range(0, n, chunk):
+            xb, yb = x[start : start + chunk], y[start : start + chunk]
+            out = self.model(xb)
+            share = xb.shape[0] / n
+            part = self.setup.loss(out, yb)
+            loss = loss + (part if share == 1 else part * share)
+            for k, v in self._metrics(out, yb).items():
+                metrics[k] = metrics.get(k, 0) + (v if share == 1 else v * share)
+        if self.setup.regularizer is not None:
+            loss = loss + self.setup.regularizer(self.params)
+        return loss, metrics
 
     @torch.no_grad()
     def final_objective(self) -> Tensor:
-        return self.full_loss(self.train)[0]
+        """The training loss over the training set (its ``train_eval`` subset where one is set)."""
+        return self.measure(self.train_eval)[0]
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, Tensor]:
-        metrics = {}
-        train_loss, out = self.full_loss(self.train)
-        metrics["train_loss"] = train_loss
-        if self.setup.task == "classification":
-            metrics["train_accuracy"] = (out.argmax(-1) == self.train[1]).to(out.dtype).mean()
+        loss, extra = self.measure(self.train_eval)
+        metrics = {"train_loss": loss, **{f"train_{k}": v for k, v in extra.items()}}
         if self.test is not None:
-            test_loss, out = self.full_loss(self.test)
-            metrics["test_loss"] = test_loss
-            if self.setup.task == "classification":
-                metrics["test_accuracy"] = (out.argmax(-1) == self.test[1]).to(out.dtype).mean()
+            loss, extra = self.measure(self.test)
+            metrics.update({"test_loss": loss, **{f"test_{k}": v for k, v in extra.items()}})
         return metrics
 
     def flat_objective(self) -> FlatObjective:

@@ -1,0 +1,351 @@
+"""The ``optbench`` command.
+
+Heavy libraries (torch, scipy, pandas, seaborn) are imported inside the commands that need
+them, so ``optbench --help`` answers at once. Bad input is an
+:class:`~optbench.errors.OptbenchError`: printed without a traceback, exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import OptbenchError
+
+DEFAULT_DB = "optbench.sqlite"
+DEFAULT_SUITE = "quick"
+
+
+def _add_plugin(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plugin", action="append", default=[], metavar="FILE.py",
+                   help="import a plugin file that registers problems/optimizers (repeatable). "
+                        "A plugin is code: it runs with your permissions")
+
+
+def _load_plugins(paths: list[str]) -> None:
+    from .registry import load_plugin
+
+    for path in paths:
+        load_plugin(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="optbench",
+        description="Benchmark gradient-based optimizers on loss landscapes, the Moré-Garbow-Hillstrom "
+                    "set and neural training problems; store results in SQLite; write reports.",
+        epilog="Start with `optbench run` (the quick suite), then open reports/quick/index.html.",
+    )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"optbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list problems, optimizers or suites")
+    p.add_argument("what", choices=["problems", "optimizers", "suites"])
+    p.add_argument("--tag", action="append", default=[], help="only entries with this tag (repeatable: all must match)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of objects (name, tags, ...)")
+    _add_plugin(p)
+
+    p = sub.add_parser("info", help="show a problem's formula, f* and start, or an optimizer's rule and hyperparameters")
+    p.add_argument("name")
+    _add_plugin(p)
+
+    p = sub.add_parser("run", help="run a suite (default: quick) and store the results")
+    p.add_argument("suite", nargs="?", help="built-in suite name or path to a suite .toml "
+                   f"(default: {DEFAULT_SUITE}, unless --problems/--optimizers are given)")
+    p.add_argument("--problems", action="append", default=[],
+                   help='problems: names, tag:TAG, globs, NAME[k=v,k2=[a,b]] (comma-separated, repeatable)')
+    p.add_argument("--optimizers", action="append", default=[], help='optimizers, e.g. "adam[lr=[1e-3,1e-2]],lbfgs"')
+    p.add_argument("--seeds", type=int, help="number of seeds 0..N-1")
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--max-evals", type=int)
+    p.add_argument("--max-seconds", type=float)
+    p.add_argument("--target-gap", type=float, help="stop a run when f - f* <= this")
+    p.add_argument("--eval-every", type=int, help="evaluation-point metrics every N steps (training problems)")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
+    p.add_argument("--dtype", choices=["float32", "float64"])
+    p.add_argument("--db", default=DEFAULT_DB, help=f"results database (SQLite; default {DEFAULT_DB})")
+    p.add_argument("--rerun", action="store_true", help="recompute runs already in the database")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (joblib/loky)")
+    p.add_argument("--backend", choices=["serial", "joblib"], default="serial")
+    p.add_argument("--report", metavar="DIR", help="report directory (default reports/<suite>)")
+    p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_plugin(p)
+
+    p = sub.add_parser("report", help="write an HTML + Markdown + CSV report from a results database")
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--suite", help="only runs of this suite")
+    p.add_argument("-o", "--output", help="output directory (default reports/<db name>)")
+    p.add_argument("--x", choices=["steps", "evals", "seconds"], default="steps", help="x-axis of convergence plots")
+    _add_plugin(p)
+
+    p = sub.add_parser("compare", help="compare two result sets; exit 1 if something got slower or converges worse")
+    p.add_argument("base")
+    p.add_argument("new")
+    p.add_argument("--time-factor", type=float, default=1.2)
+    p.add_argument("--gap-factor", type=float, default=10.0)
+    p.add_argument("--evals-factor", type=float, default=1.05)
+
+    p = sub.add_parser("export", help="export runs and traces as CSV or Parquet")
+    p.add_argument("--db", default=DEFAULT_DB)
+    p.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    p.add_argument("-o", "--output", required=True, help="output directory")
+
+    p = sub.add_parser("check-optimizer", help="conformance checks for an optimizer plugin")
+    p.add_argument("name")
+    _add_plugin(p)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------
+def cmd_list(args) -> int:
+    _load_plugins(args.plugin)
+    if args.what == "suites":
+        from .suite import builtin_suites, parse_suite
+
+        rows = []
+        for name, text in sorted(builtin_suites().items()):
+            s = parse_suite(text, source=name)
+            rows.append({"name": name, "description": s.description, "tags": []})
+        _print_rows(rows, args.json, ["name", "description"])
+        return 0
+    from .registry import OPTIMIZERS, PROBLEMS
+
+    reg = PROBLEMS if args.what == "problems" else OPTIMIZERS
+    for tag in args.tag:
+        reg.with_tag(tag)  # an unknown tag is an error with suggestions
+    rows = []
+    for spec in reg.specs():
+        if not all(t in spec.tags for t in args.tag):
+            continue
+        row = {"name": spec.name, "tags": list(spec.tags), "summary": spec.summary}
+        if args.what == "problems":
+            row["params"] = spec.params
+        else:
+            row.update(family=spec.family, hyperparameters=spec.hyperparameters)
+        rows.append(row)
+    cols = ["name", "family", "tags", "summary"] if args.what == "optimizers" else ["name", "tags", "summary"]
+    _print_rows(rows, args.json, cols)
+    return 0
+
+
+def _print_rows(rows: list[dict], as_json: bool, cols: list[str]) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=1, default=repr))
+        return
+    if not rows:
+        print("(none)")
+        return
+    text = [[", ".join(r[c]) if isinstance(r.get(c), list) else str(r.get(c, "")) for c in cols] for r in rows]
+    widths = [min(max(len(c), *(len(t[i]) for t in text)), 48) for i, c in enumerate(cols)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)).rstrip())
+    for t in text:
+        print("  ".join(v[:w].ljust(w) if i < len(cols) - 1 else v for i, (v, w) in enumerate(zip(t, widths))).rstrip())
+
+
+def cmd_info(args) -> int:
+    _load_plugins(args.plugin)
+    from .errors import UnknownNameError, did_you_mean
+    from .registry import OPTIMIZERS, PROBLEMS, get_problem
+
+    if args.name in PROBLEMS.names():
+        spec = PROBLEMS.get(args.name)
+        problem = get_problem(args.name)
+        print(f"problem {spec.name}  ({spec.origin})")
+        print(f"tags: {', '.join(spec.tags)}")
+        print(f"parameters: {', '.join(f'{k}={v!r}' for k, v in spec.params.items()) or 'none'}")
+        for key, value in problem.describe().items():
+            print(f"{key}: {value}")
+        print()
+        print(spec.doc)
+        return 0
+    if args.name in OPTIMIZERS.names():
+        spec = OPTIMIZERS.get(args.name)
+        print(f"optimizer {spec.name}  ({spec.origin})")
+        print(f"family: {spec.family or '-'}   tags: {', '.join(spec.tags)}")
+        caps = [c for c in ("elementwise", "needs_objective", "reuses_evaluations", "driver") if getattr(spec, c)]
+        print(f"capabilities: {', '.join(caps) or 'none'}")
+        print("hyperparameters (default; search space):")
+        for k, v in spec.hyperparameters.items():
+            print(f"  {k} = {v!r}" + (f"   ; {spec.search_space[k]}" if k in spec.search_space else ""))
+        print()
+        print(spec.doc)
+        return 0
+    known = PROBLEMS.names() + OPTIMIZERS.names()
+    raise UnknownNameError(did_you_mean("problem or optimizer", args.name, known))
+
+
+def _suite_from_args(args):
+    from .suite import Suite, load_suite, parse_selections
+
+    if args.problems or args.optimizers:
+        base = load_suite(args.suite) if args.suite else load_suite(DEFAULT_SUITE)
+        suite = Suite(
+            name=args.suite or "cli",
+            problems=parse_selections(args.problems) if args.problems else base.problems,
+            optimizers=parse_selections(args.optimizers) if args.optimizers else base.optimizers,
+            seeds=base.seeds, budget=dict(base.budget), device=base.device, dtype=base.dtype,
+            source="command line",
+        )
+    else:
+        suite = load_suite(args.suite or DEFAULT_SUITE)
+    if args.seeds is not None:
+        if args.seeds < 1:
+            from .errors import ConfigError
+
+            raise ConfigError(f"--seeds {args.seeds} must be >= 1")
+        suite.seeds = list(range(args.seeds))
+    if args.device:
+        suite.device = args.device
+    if args.dtype:
+        suite.dtype = args.dtype
+    return suite.with_budget(max_steps=args.max_steps, max_evals=args.max_evals, max_seconds=args.max_seconds,
+                             target_gap=args.target_gap, eval_every=args.eval_every)
+
+
+def cmd_run(args) -> int:
+    import time
+
+    t0 = time.perf_counter()
+    _load_plugins(args.plugin)
+    from .execute import execute
+    from .store import Results, Store
+
+    suite = _suite_from_args(args)
+    jobs = suite.jobs()
+    report_dir = None if args.no_report else Path(args.report or Path("reports") / suite.name)
+    if report_dir is not None:
+        _check_writable_dir(report_dir)
+    store = Store(args.db)
+    print(f"suite {suite.name}: {len(jobs)} runs ({len({(j.problem, str(j.problem_params)) for j in jobs})} problems x "
+          f"{len({(j.optimizer, str(j.hyperparameters)) for j in jobs})} optimizers x {len(suite.seeds)} seeds) "
+          f"-> {store.path}", file=sys.stderr)
+    summary = execute(jobs, store, backend=args.backend, n_jobs=args.jobs, plugins=args.plugin,
+                      rerun=args.rerun, progress=not args.quiet)
+    results = Results(store)
+    keys = {j.key for j in jobs}
+    runs = results.runs[results.runs.key.isin(keys)]
+    print(_summary_text(runs))
+    if summary.interrupted:
+        return 130
+    if report_dir is not None:
+        from .report import write_report
+
+        paths = write_report(results, report_dir, suite=suite.name)
+        print(f"report: {paths['html']}", file=sys.stderr)
+    print(f"done in {time.perf_counter() - t0:.1f} s ({summary.done} computed, {summary.skipped} from the store)",
+          file=sys.stderr)
+    return 0
+
+
+def _summary_text(runs) -> str:
+    from .report import summary_table
+
+    table = summary_table(runs)
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", 500, "display.max_columns", 20, "display.width", 160):
+        return table.to_string(index=False)
+
+
+def _check_writable_dir(path: Path) -> None:
+    import os
+
+    from .errors import ConfigError
+
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise ConfigError(f"output directory {str(path)!r} is not writable (checked {str(probe)!r}); "
+                          "choose another with -o/--report")
+
+
+def cmd_report(args) -> int:
+    _load_plugins(args.plugin)
+    from .report import write_report
+    from .store import load
+
+    results = load(args.db)
+    out = Path(args.output) if args.output else Path("reports") / Path(args.db).stem
+    _check_writable_dir(out)
+    paths = write_report(results, out, x=args.x, suite=args.suite)
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare
+    from .store import load
+
+    result = compare(load(args.base), load(args.new), time_factor=args.time_factor, gap_factor=args.gap_factor,
+                     evals_factor=args.evals_factor)
+    print(result.format_table())
+    return 1 if result.regressed else 0
+
+
+def cmd_export(args) -> int:
+    from .store import load
+
+    results = load(args.db)
+    out = Path(args.output)
+    _check_writable_dir(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = results.runs.copy()
+    for col in ("problem_params", "hyperparameters", "budget", "x", "environment"):
+        runs[col] = runs[col].map(lambda v: json.dumps(v, sort_keys=True) if v is not None else None)
+    tables = {"runs": runs, "traces": results.traces, "evals": results.evals}
+    for name, frame in tables.items():
+        if args.format == "csv":
+            path = out / f"{name}.csv"
+            frame.to_csv(path, index=False)
+        else:
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                from .errors import ConfigError
+
+                raise ConfigError("--format parquet needs pyarrow: pip install 'optbench[parquet]'") from None
+            path = out / f"{name}.parquet"
+            frame.to_parquet(path, index=False)
+        print(f"{name}: {path} ({len(frame)} rows)")
+    return 0
+
+
+def cmd_check_optimizer(args) -> int:
+    _load_plugins(args.plugin)
+    from .conformance import check_optimizer, format_report
+
+    results = check_optimizer(args.name)
+    print(format_report(results))
+    return 0 if all(r.passed for r in results) else 1
+
+
+COMMANDS = {
+    "list": cmd_list, "info": cmd_info, "run": cmd_run, "report": cmd_report, "compare": cmd_compare,
+    "export": cmd_export, "check-optimizer": cmd_check_optimizer,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except OptbenchError as exc:
+        print(f"optbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("optbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

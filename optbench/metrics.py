@@ -1,0 +1,514 @@
+r"""Metrics on the tidy frames of :class:`optbench.store.Results`: targets, time-to-target,
+success rates, performance and data profiles, runtime ECDFs and ranks with bootstrap CIs.
+
+Every function takes and returns pandas frames; nothing here plots or reads the store.
+The columns used are those of ``results.runs`` (one row per run) and ``results.traces``
+(one row per run and iterate, see :mod:`optbench.runner` for the trace convention: row
+``j`` is the iterate ``x_j``, ``nfev`` the evaluations needed to know ``f(x_j)``,
+``seconds`` the optimizer's wall time when ``x_j`` was reached).
+
+Reference value
+---------------
+Gaps are measured against ``f_ref``: the problem's ``f_star`` where it is known, otherwise
+the best value any run reached on the same problem **and seed** (each seed may define a
+different instance: data, initialisation, start), column ``reference`` says which
+(``"f_star"`` or ``"best_observed"``). With a best-observed reference the best run has
+gap 0 by construction, so such gaps compare the runs with each other, not with the optimum.
+
+Instances
+---------
+Profiles and ECDFs count *instances* ``(problem_id, seed)``: with a seeded random start (or
+seeded data) each seed is a separate test problem, the same for every optimizer. An
+optimizer that has no run on an instance counts as failing it.
+
+Targets
+-------
+``fun`` along a trace is not monotone (Adam, SGD); a target counts as reached at the first
+iterate whose value is at or below its threshold (equivalently: the best-so-far value
+reaches it), as in COCO. Two families of thresholds:
+
+* gap targets ``f(x) - f_ref <= t`` for the ladder ``t in 1e-1, ..., 1e-8``
+  (:data:`GAP_TARGETS`, COCO's absolute targets, Hansen et al. 2021);
+* the relative reduction test of Moré & Wild (2009), eq. (2.8),
+  ``f(x_0) - f(x) >= (1 - tau) (f(x_0) - f_L)``, i.e. ``f(x) <= f_L + tau (f(x_0) - f_L)``,
+  with ``f_L = f_ref`` (Moré and Wild take the best value found by any solver; where
+  ``f_star`` is known we use it, which is stricter) and ``tau`` in :data:`REDUCTION_TAUS`.
+
+A target never reached has an infinite time to target (``inf``, not NaN), so medians,
+ratios and comparisons need no special cases.
+
+References
+----------
+* E. D. Dolan, J. J. Moré (2002), "Benchmarking optimization software with performance
+  profiles", Mathematical Programming 91:201-213.
+* J. J. Moré, S. M. Wild (2009), "Benchmarking derivative-free optimization algorithms",
+  SIAM Journal on Optimization 20(1):172-191.
+* N. Hansen, A. Auger, R. Ros, O. Mersmann, T. Tušar, D. Brockhoff (2021), "COCO: a
+  platform for comparing continuous optimizers in a black-box setting", Optimization
+  Methods and Software 36(1):114-144.
+* K. V. Price (1997), "Differential evolution vs. the functions of the 2nd ICEO", Proc.
+  IEEE ICEC, 153-157 (the expected running time, COCO's aRT).
+* B. Efron, R. J. Tibshirani (1993), "An Introduction to the Bootstrap", Chapman & Hall
+  (percentile intervals).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+GAP_TARGETS: tuple[float, ...] = tuple(10.0 ** -k for k in range(1, 9))
+REDUCTION_TAUS: tuple[float, ...] = (1e-1, 1e-3, 1e-5, 1e-7)
+MEASURES = {"steps": "step", "evals": "nfev", "seconds": "seconds"}
+"""Report x-axis names -> trace columns."""
+MEASURE_LABELS = {"step": "steps", "nfev": "function evaluations", "seconds": "optimizer time (s)"}
+INSTANCE = ["problem_id", "seed"]
+
+
+def measure_column(x: str) -> str:
+    """``"steps" | "evals" | "seconds"`` (or a trace column name) -> the trace column."""
+    if x in MEASURES:
+        return MEASURES[x]
+    if x in MEASURES.values():
+        return x
+    raise ValueError(f"x={x!r} is not one of {', '.join(MEASURES)}")
+
+
+# ---------------------------------------------------------------------------------------
+# Reference values and gaps
+# ---------------------------------------------------------------------------------------
+def with_reference(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` plus ``f_ref``, ``reference`` and ``final_gap = fun - f_ref``.
+
+    ``f_ref`` is ``f_star`` where it is finite, else the smallest finite ``best`` over the
+    runs of the same ``(problem_id, seed)``. A run whose final value is not finite (it
+    diverged or failed) has ``final_gap = inf``: it reached nothing.
+
+    >>> runs = pd.DataFrame({"problem_id": ["p"] * 2, "seed": [0, 0], "f_star": [None, None],
+    ...                      "best": [3.0, 1.0], "fun": [3.0, 1.5]})
+    >>> with_reference(runs)[["f_ref", "reference", "final_gap"]].values.tolist()
+    [[1.0, 'best_observed', 2.0], [1.0, 'best_observed', 0.5]]
+    """
+    out = runs.copy()
+    f_star = pd.to_numeric(out["f_star"], errors="coerce").astype(float)
+    best = pd.to_numeric(out["best"], errors="coerce").astype(float).where(lambda s: np.isfinite(s))
+    observed = best.groupby([out[c] for c in INSTANCE]).transform("min")
+    known = np.isfinite(f_star)
+    out["f_ref"] = f_star.where(known, observed)
+    out["reference"] = np.where(known, "f_star", "best_observed")
+    fun = pd.to_numeric(out["fun"], errors="coerce").astype(float)
+    out["final_gap"] = (fun - out["f_ref"]).where(np.isfinite(fun), np.inf)
+    return out
+
+
+def reference_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per problem_id: which reference its gaps use, and its range over seeds."""
+    ref = with_reference(runs)
+    return (ref.groupby("problem_id").agg(reference=("reference", lambda s: "/".join(sorted(set(s)))),
+                                          f_ref_min=("f_ref", "min"), f_ref_max=("f_ref", "max"))
+            .reset_index())
+
+
+def seconds_per_step(runs: pd.DataFrame) -> pd.Series:
+    """Optimizer wall time per step of each run, ``seconds / steps`` (NaN with no step)."""
+    steps = pd.to_numeric(runs["steps"], errors="coerce").astype(float)
+    return pd.to_numeric(runs["seconds"], errors="coerce").astype(float) / steps.where(steps > 0)
+
+
+# ---------------------------------------------------------------------------------------
+# Time to target
+# ---------------------------------------------------------------------------------------
+def _first_hits(fun: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Index of the first entry of ``fun`` at or below each threshold, ``-1`` if none.
+
+    The running minimum ``m_j = min_{i<=j} f_i`` is non-increasing, so the first hit of
+    threshold ``c`` is the first ``j`` with ``m_j <= c``: a binary search on ``-m``.
+    """
+    if fun.size == 0:
+        return np.full(thresholds.shape, -1)
+    values = np.where(np.isnan(fun), np.inf, fun)
+    neg = -np.minimum.accumulate(values)
+    idx = np.searchsorted(neg, -thresholds, side="left")
+    idx = np.where(np.isnan(thresholds), fun.size, idx)
+    return np.where(idx < fun.size, idx, -1)
+
+
+def hitting_times(runs: pd.DataFrame, traces: pd.DataFrame, *, gaps=GAP_TARGETS,
+                  taus=REDUCTION_TAUS) -> pd.DataFrame:
+    """First hitting of every target by every run: one row per (run, target).
+
+    Columns: ``key, problem_id, optimizer_id, seed, kind ("gap" | "reduction"), target
+    (t or tau), threshold (on f), hit, step, nfev, seconds`` -- the step, evaluation
+    count and optimizer time at the first iterate with ``f(x_j) <= threshold``, ``inf``
+    when never reached (including runs without a trace). Thresholds:
+    ``f_ref + t`` for a gap target, ``f_ref + tau (f(x_0) - f_ref)`` for the reduction test.
+
+    >>> runs = pd.DataFrame({"key": ["a"], "problem_id": ["p"], "optimizer_id": ["o"], "seed": [0],
+    ...                      "f_star": [0.0], "best": [0.001], "fun": [0.001]})
+    >>> traces = pd.DataFrame({"key": "a", "step": [0, 1, 2], "fun": [1.0, 0.05, 0.001],
+    ...                        "nfev": [1, 3, 4], "seconds": [0.0, 0.1, 0.2]})
+    >>> h = hitting_times(runs, traces, gaps=(1e-1, 1e-2, 1e-4), taus=())
+    >>> h[["target", "step", "nfev"]].values.tolist()
+    [[0.1, 1.0, 3.0], [0.01, 2.0, 4.0], [0.0001, inf, inf]]
+    """
+    ref = with_reference(runs)
+    gaps = np.asarray(list(gaps), dtype=float)
+    taus = np.asarray(list(taus), dtype=float)
+    by_key = {k: g.sort_values("step") for k, g in traces.groupby("key", sort=False)} if len(traces) else {}
+    kinds = np.array(["gap"] * gaps.size + ["reduction"] * taus.size, dtype=object)
+    targets = np.concatenate([gaps, taus])
+    parts = []
+    for run in ref.itertuples(index=False):
+        tr = by_key.get(run.key)
+        fun = tr["fun"].to_numpy(float) if tr is not None else np.empty(0)
+        f0 = fun[0] if fun.size and np.isfinite(fun[0]) else np.nan
+        thresholds = np.concatenate([run.f_ref + gaps, run.f_ref + taus * (f0 - run.f_ref)])
+        idx = _first_hits(fun, thresholds)
+        hit = idx >= 0
+        cols = {}
+        for col in ("step", "nfev", "seconds"):
+            vals = tr[col].to_numpy(float) if tr is not None else np.empty(0)
+            cols[col] = np.where(hit, vals[np.clip(idx, 0, None)] if vals.size else np.inf, np.inf)
+        parts.append(pd.DataFrame({
+            "key": run.key, "problem_id": run.problem_id, "optimizer_id": run.optimizer_id, "seed": run.seed,
+            "kind": kinds, "target": targets, "threshold": thresholds, "hit": hit, **cols,
+        }))
+    columns = ["key", "problem_id", "optimizer_id", "seed", "kind", "target", "threshold", "hit",
+               "step", "nfev", "seconds"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def success_rate(hits: pd.DataFrame) -> pd.DataFrame:
+    """Fraction of runs that reached each target, per (problem_id, optimizer_id, kind, target)."""
+    return (hits.groupby(["problem_id", "optimizer_id", "kind", "target"])["hit"]
+            .agg(runs="size", successes="sum", success_rate="mean").reset_index())
+
+
+def time_to_target(hits: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    r"""Per (problem_id, optimizer_id, kind, target): success counts, the median steps /
+    evaluations / seconds to the target over all runs (``inf`` when fewer than half
+    succeeded), and COCO's average running time in evaluations (Price 1997; Hansen et al.
+    2021, sec. 5.1)
+
+    .. math:: \mathrm{aRT} = \frac{\sum_{\text{successful}} \mathrm{nfev}_{\text{hit}}
+              + \sum_{\text{unsuccessful}} \mathrm{nfev}_{\text{total}}}{\#\text{successes}}
+
+    (``inf`` with no success): the evaluations an unsuccessful run spent count, as if the
+    runs were restarted until one succeeds.
+    """
+    total = runs.set_index("key")["nfev"].astype(float)
+    h = hits.copy()
+    h["spent"] = np.where(h["hit"], h["nfev"], h["key"].map(total).fillna(0.0).to_numpy(float))
+    g = h.groupby(["problem_id", "optimizer_id", "kind", "target"])
+    out = g.agg(runs=("hit", "size"), successes=("hit", "sum"), median_steps=("step", "median"),
+                median_nfev=("nfev", "median"), median_seconds=("seconds", "median"),
+                spent=("spent", "sum")).reset_index()
+    out["aRT_nfev"] = np.where(out["successes"] > 0, out["spent"] / out["successes"].clip(lower=1), np.inf)
+    return out.drop(columns="spent")
+
+
+# ---------------------------------------------------------------------------------------
+# Profiles and ECDFs
+# ---------------------------------------------------------------------------------------
+def _positive_cost(values: np.ndarray, measure: str) -> np.ndarray:
+    """Costs for ratios and log axes: steps count the iterates examined (``step + 1``, so the
+    start costs 1 like its evaluation); seconds are floored at 1 ns."""
+    if measure == "step":
+        return values + 1.0
+    if measure == "seconds":
+        return np.maximum(values, 1e-9)
+    return values
+
+
+def _cost_matrix(hits: pd.DataFrame, kind: str, target: float, measure: str) -> pd.DataFrame:
+    """Instances x optimizers matrix of the cost to reach one target (inf: not reached or not run)."""
+    sel = hits[(hits["kind"] == kind) & np.isclose(hits["target"].astype(float), target, rtol=1e-9, atol=0)]
+    if sel.empty:
+        raise ValueError(f"no hitting times for the {kind} target {target:g}; "
+                         f"known targets: {sorted(set(zip(hits['kind'], hits['target'])))}")
+    cost = sel.assign(cost=_positive_cost(sel[measure].to_numpy(float), measure))
+    # several runs of one optimizer on one instance (e.g. different budgets) -> its best
+    mat = cost.pivot_table(index=INSTANCE, columns="optimizer_id", values="cost", aggfunc="min")
+    all_opts = sorted(hits["optimizer_id"].unique())
+    return mat.reindex(columns=all_opts).fillna(np.inf)
+
+
+def performance_ratios(hits: pd.DataFrame, *, kind: str = "reduction", target: float = 1e-3,
+                       measure: str = "nfev") -> pd.DataFrame:
+    r"""Dolan–Moré performance ratios ``r_{p,s} = t_{p,s} / min_s t_{p,s}`` per instance.
+
+    ``t_{p,s}`` is the cost (``measure``: ``nfev``, ``step`` or ``seconds``) optimizer ``s``
+    needed to reach the target on instance ``p``; a failure has ``t = inf`` and ``r = inf``
+    (also when no optimizer solved ``p``). Returns an instances x optimizers frame.
+    """
+    mat = _cost_matrix(hits, kind, target, measure)
+    best = mat.min(axis=1)
+    ratios = mat.div(best.where(np.isfinite(best)), axis=0)
+    return ratios.fillna(np.inf)
+
+
+def _step_curve(values: pd.DataFrame, grid_extra=()) -> pd.DataFrame:
+    """Empirical CDFs ``F_s(a) = |{p : v_{p,s} <= a}| / |P|`` of each column, evaluated at
+    every finite value (the step function's breakpoints) plus ``grid_extra``."""
+    n = len(values)
+    finite = values.to_numpy(float)
+    finite = finite[np.isfinite(finite)]
+    grid = np.unique(np.concatenate([finite, np.asarray(grid_extra, dtype=float)]))
+    rows = []
+    for opt in values.columns:
+        v = np.sort(values[opt].to_numpy(float))
+        frac = np.searchsorted(v, grid, side="right") / max(n, 1)
+        rows.append(pd.DataFrame({"optimizer_id": opt, "x": grid, "fraction": frac}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["optimizer_id", "x", "fraction"])
+
+
+def performance_profile(hits: pd.DataFrame, *, kind: str = "reduction", target: float = 1e-3,
+                        measure: str = "nfev") -> pd.DataFrame:
+    r"""Dolan–Moré performance profile of every optimizer (Dolan & Moré 2002, eq. 1):
+
+    .. math:: \rho_s(\tau) = \frac{1}{|P|} \left|\{p \in P : r_{p,s} \le \tau\}\right|
+
+    over the instances ``P`` (every ``(problem_id, seed)`` in ``hits``). ``rho_s(1)`` is the
+    fraction of instances on which ``s`` was (one of) the cheapest; ``rho_s(inf)`` the
+    fraction it solved at all. Returned as columns ``optimizer_id, tau, rho`` at every
+    breakpoint of the step function and at ``tau = 1``.
+    """
+    ratios = performance_ratios(hits, kind=kind, target=target, measure=measure)
+    return _step_curve(ratios, grid_extra=[1.0]).rename(columns={"x": "tau", "fraction": "rho"})
+
+
+def problem_dims(runs: pd.DataFrame) -> dict[str, float]:
+    """Dimension ``n`` of each problem_id from the runs: a ``dim`` column if present, else
+    the length of the stored final iterate ``x``, else the problem parameter ``dim``
+    (NaN when none of these is known)."""
+    dims: dict[str, float] = {}
+    for run in runs.itertuples(index=False):
+        n = np.nan
+        d = getattr(run, "dim", None)
+        if d is not None and pd.notna(d):
+            n = float(d)
+        elif isinstance(getattr(run, "x", None), (list, tuple)) and len(run.x):
+            n = float(len(run.x))
+        elif isinstance(getattr(run, "problem_params", None), dict) and "dim" in run.problem_params:
+            n = float(run.problem_params["dim"])
+        if np.isfinite(n) or run.problem_id not in dims:
+            dims[run.problem_id] = n
+    return dims
+
+
+def data_profile(hits: pd.DataFrame, dims: dict[str, float], *, tau: float = 1e-3) -> pd.DataFrame:
+    r"""Moré–Wild data profile of every optimizer (Moré & Wild 2009, eq. 2.9):
+
+    .. math:: d_s(\alpha) = \frac{1}{|P|} \left|\{p \in P : \frac{t_{p,s}}{n_p + 1} \le \alpha\}\right|
+
+    with ``t_{p,s}`` the evaluations to pass the reduction test with tolerance ``tau`` and
+    ``n_p`` the problem's dimension: ``alpha`` counts budgets in "simplex gradients"
+    (``n_p + 1`` evaluations). Instances of a problem with unknown dimension are left out.
+    Columns ``optimizer_id, alpha, d`` at every breakpoint and at ``alpha = 0``.
+    """
+    mat = _cost_matrix(hits, "reduction", tau, "nfev")
+    n = np.array([dims.get(p, np.nan) for p in mat.index.get_level_values("problem_id")], dtype=float)
+    mat = mat[np.isfinite(n)].div(n[np.isfinite(n)] + 1.0, axis=0)
+    return _step_curve(mat, grid_extra=[0.0]).rename(columns={"x": "alpha", "fraction": "d"})
+
+
+def runtime_ecdf(hits: pd.DataFrame, *, kind: str = "gap", measure: str = "nfev") -> pd.DataFrame:
+    r"""COCO-style runtime ECDF over (instance, target) pairs (Hansen et al. 2021, sec. 6):
+
+    .. math:: F_s(b) = \frac{1}{|P|\,|T|} \left|\{(p, t) : \mathrm{RT}_{s}(p, t) \le b\}\right|
+
+    for all instances ``P`` and targets ``T`` of ``kind``. Unsuccessful runs: a pair whose
+    target was never reached (or whose instance the optimizer did not run) never counts, so
+    the curve ends at the fraction of pairs solved; the budget each optimizer spent is
+    drawn by the report as the end of its curve (:func:`budget_spent`). COCO's *simulated
+    restarts* (bootstrapped runtimes that chain unsuccessful runs) are not done: they
+    assume independent restarts, which a deterministic method on a seeded start is not;
+    the restart-based average running time is in :func:`time_to_target` (aRT).
+    Columns ``optimizer_id, runtime, fraction``.
+    """
+    sel = hits[hits["kind"] == kind]
+    if sel.empty:
+        raise ValueError(f"no hitting times of kind {kind!r}")
+    cost = sel.assign(cost=_positive_cost(sel[measure].to_numpy(float), measure))
+    mat = cost.pivot_table(index=INSTANCE + ["target"], columns="optimizer_id", values="cost", aggfunc="min")
+    mat = mat.reindex(columns=sorted(hits["optimizer_id"].unique())).fillna(np.inf)
+    return _step_curve(mat).rename(columns={"x": "runtime"})
+
+
+def budget_spent(runs: pd.DataFrame, measure: str = "nfev") -> pd.Series:
+    """Largest cost any run of each optimizer spent (steps, evaluations or seconds), on the
+    same scale as :func:`runtime_ecdf`: where its ECDF ends."""
+    col = {"step": "steps"}.get(measure, measure)
+    values = _positive_cost(pd.to_numeric(runs[col], errors="coerce").to_numpy(float), measure)
+    return pd.Series(values, index=runs["optimizer_id"].to_numpy()).groupby(level=0).max()
+
+
+# ---------------------------------------------------------------------------------------
+# Ranks with bootstrap confidence intervals
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Ranks:
+    """Ranks of the optimizers (1 = best; ties share the average rank).
+
+    ``per_problem``: problem_id, optimizer_id, seeds, median_gap, median_nfev, rank,
+    rank_low, rank_high. ``overall``: optimizer_id, problems, mean_rank, rank_low,
+    rank_high (mean over the problems the optimizer ran). ``level`` is the CI's coverage,
+    ``resamples`` the number of bootstrap resamples, ``floor`` the gap below which runs tie.
+    """
+
+    per_problem: pd.DataFrame
+    overall: pd.DataFrame
+    level: float
+    resamples: int
+    floor: float
+
+    def sentence(self, optimizer_id: str) -> str:
+        """``"adam ranks 1.4 [1.0, 2.0]"`` for the overall rank of one optimizer."""
+        row = self.overall.set_index("optimizer_id").loc[optimizer_id]
+        return f"{optimizer_id} ranks {row.mean_rank:.2f} [{row.rank_low:.2f}, {row.rank_high:.2f}]"
+
+
+def _rank_rows(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
+    """Average ranks along the last axis, lexicographically by (primary, secondary).
+
+    ``primary`` is replaced by its dense rank ``1..k`` and the secondary key's rank divided
+    by ``m + 1`` (``m`` entries) is added, which keeps the lexicographic order and gives
+    equal keys equal values; ``scipy.stats.rankdata`` then averages ties.
+    """
+    from scipy.stats import rankdata
+
+    m = primary.shape[-1]
+    combined = rankdata(primary, method="dense", axis=-1) + rankdata(secondary, method="dense", axis=-1) / (m + 1.0)
+    return rankdata(combined, method="average", axis=-1)
+
+
+def _nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
+    """Median ignoring NaN (seeds an optimizer has no run for); all-NaN -> inf."""
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(a, axis=axis)
+    return np.where(np.isnan(med), np.inf, med)
+
+
+def ranks(runs: pd.DataFrame, traces: pd.DataFrame, *, floor: float = 1e-8, resamples: int = 1000,
+          level: float = 0.95, seed: int = 0) -> Ranks:
+    r"""Rank the optimizers on every problem, with percentile bootstrap CIs over seeds.
+
+    On problem ``p`` optimizer ``s`` is scored by the median over seeds of its final gap
+    clipped below at ``floor`` (runs that reach ``f_ref + floor`` tie on it; a diverged or
+    failed run has gap ``inf``); ties are broken by the median evaluations it needed to
+    reach ``f_ref + floor`` (``inf`` if not reached). Ranks are averaged over ties.
+
+    Uncertainty: ``resamples`` bootstrap resamples of the seeds of each problem, drawn
+    with replacement from ``numpy.random.default_rng(seed)`` and shared by all optimizers
+    of the problem (paired: seed ``k`` is the same start/instance for everyone), re-score
+    and re-rank; ``rank_low``/``rank_high`` are the ``(1 -/+ level)/2`` percentiles of the
+    resampled ranks (Efron & Tibshirani 1993, ch. 13). The overall mean rank of an
+    optimizer is its mean over the problems it ran, with the CI from the same resamples.
+    With one seed the interval is the point estimate: there is no seed noise to measure.
+    """
+    ref = with_reference(runs)
+    hits = hitting_times(ref.drop(columns=["f_ref", "reference", "final_gap"]), traces, gaps=(floor,), taus=())
+    evals = hits.set_index("key")["nfev"]
+    ref["evals_to_floor"] = ref["key"].map(evals).astype(float)
+    ref["score"] = np.maximum(ref["final_gap"].astype(float), floor)
+    rng = np.random.default_rng(seed)
+    lo_q, hi_q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
+    per_problem, boot_by_opt = [], {}
+    for problem_id, grp in ref.groupby("problem_id", sort=True):
+        score = grp.pivot_table(index="seed", columns="optimizer_id", values="score", aggfunc="min")
+        ev = grp.pivot_table(index="seed", columns="optimizer_id", values="evals_to_floor", aggfunc="min")
+        ev = ev.reindex(index=score.index, columns=score.columns)
+        opts = list(score.columns)
+        s, e = score.to_numpy(float), ev.to_numpy(float)
+        point = _rank_rows(_nanmedian(s, 0), _nanmedian(e, 0))
+        idx = rng.integers(0, s.shape[0], size=(resamples, s.shape[0]))
+        boot = _rank_rows(_nanmedian(s[idx], 1), _nanmedian(e[idx], 1))  # (resamples, optimizers)
+        for j, opt in enumerate(opts):
+            per_problem.append({
+                "problem_id": problem_id, "optimizer_id": opt, "seeds": int((~np.isnan(s[:, j])).sum()),
+                "median_gap": float(_nanmedian(s[:, j], 0)), "median_nfev": float(_nanmedian(e[:, j], 0)),
+                "rank": float(point[j]), "rank_low": float(np.percentile(boot[:, j], lo_q)),
+                "rank_high": float(np.percentile(boot[:, j], hi_q)),
+            })
+            boot_by_opt.setdefault(opt, []).append(boot[:, j])
+    pp = pd.DataFrame(per_problem, columns=["problem_id", "optimizer_id", "seeds", "median_gap", "median_nfev",
+                                            "rank", "rank_low", "rank_high"])
+    overall = []
+    for opt, draws in sorted(boot_by_opt.items()):
+        mean_draws = np.mean(draws, axis=0)
+        overall.append({"optimizer_id": opt, "problems": len(draws),
+                        "mean_rank": float(pp.loc[pp.optimizer_id == opt, "rank"].mean()),
+                        "rank_low": float(np.percentile(mean_draws, lo_q)),
+                        "rank_high": float(np.percentile(mean_draws, hi_q))})
+    ov = pd.DataFrame(overall, columns=["optimizer_id", "problems", "mean_rank", "rank_low", "rank_high"])
+    ov = ov.sort_values(["mean_rank", "optimizer_id"], ignore_index=True)
+    return Ranks(per_problem=pp, overall=ov, level=level, resamples=resamples, floor=floor)
+
+
+# ---------------------------------------------------------------------------------------
+# Convergence curves
+# ---------------------------------------------------------------------------------------
+_TINY, _HUGE_LOG = 1e-300, 400.0
+
+
+def _from_log(v: np.ndarray) -> np.ndarray:
+    """``10**v``, with the divergence marker ``_HUGE_LOG`` (and anything past float range) -> inf."""
+    with np.errstate(over="ignore"):
+        return np.where(v >= _HUGE_LOG, np.inf, 10.0 ** np.minimum(v, 308.0))
+
+
+def convergence_bands(runs: pd.DataFrame, traces: pd.DataFrame, *, x: str = "steps",
+                      points: int = 300) -> pd.DataFrame:
+    """Median and interquartile range over seeds of the gap ``f(x_j) - f_ref`` on a grid.
+
+    For every (problem_id, optimizer_id) the runs are put on one grid of ``points`` values of
+    the x measure (steps, evaluations or seconds) spanning the runs' range: a run's value at
+    grid point ``g`` is its value at its last iterate with ``x_j <= g`` (what is known for
+    that cost), NaN before its first iterate, and its final value after its last (a run
+    that stopped keeps its last iterate). Quantiles are taken of ``log10`` gaps (the order
+    statistics of a monotone transform), with non-positive gaps at ``1e-300`` and
+    non-finite ones (divergence) at ``+inf``, and returned in gap units.
+    Columns: ``problem_id, optimizer_id, x, median, q25, q75, runs`` (runs with a value).
+    """
+    col = measure_column(x)
+    ref = with_reference(runs).set_index("key")
+    by_key = {k: g.sort_values("step") for k, g in traces.groupby("key", sort=False)} if len(traces) else {}
+    parts = []
+    for (problem_id, optimizer_id), grp in ref.groupby(["problem_id", "optimizer_id"], sort=True):
+        curves = []
+        for key, run in grp.iterrows():
+            tr = by_key.get(key)
+            if tr is None or tr.empty:
+                continue
+            gap = tr["fun"].to_numpy(float) - run["f_ref"]
+            finite = np.isfinite(gap)
+            logs = np.full(gap.shape, _HUGE_LOG)
+            logs[finite] = np.log10(np.maximum(gap[finite], _TINY))
+            curves.append((tr[col].to_numpy(float), logs))
+        if not curves:
+            continue
+        lo = min(c[0][0] for c in curves)
+        hi = max(c[0][-1] for c in curves)
+        grid = np.linspace(lo, hi, points)
+        if col == "step":
+            grid = np.unique(np.round(grid))
+        mat = np.full((len(curves), grid.size), np.nan)
+        for i, (xs, logs) in enumerate(curves):
+            idx = np.searchsorted(xs, grid, side="right") - 1
+            mat[i] = np.where(idx >= 0, logs[np.clip(idx, 0, None)], np.nan)
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                q25, med, q75 = np.nanpercentile(mat, [25, 50, 75], axis=0)
+        parts.append(pd.DataFrame({"problem_id": problem_id, "optimizer_id": optimizer_id, "x": grid,
+                                   "median": _from_log(med), "q25": _from_log(q25), "q75": _from_log(q75),
+                                   "runs": (~np.isnan(mat)).sum(axis=0)}))
+    columns = ["problem_id", "optimizer_id", "x", "median", "q25", "q75", "runs"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)

@@ -1,0 +1,302 @@
+"""Suites: which problems, optimizers, seeds and budget -- and their expansion into jobs.
+
+A suite is a TOML file (built-ins ship in ``optbench/suites/``) or the equivalent command-line
+flags. Lists are grids; the run matrix is their product, each cell seeded::
+
+    name = "quick"
+    seeds = 3                       # or a list: [0, 1, 2]
+    device = "auto"                 # auto | cpu | cuda | cuda:N | mps
+    # dtype = "float64"             # default: each problem's own (float64 analytic, float32 neural)
+
+    [budget]                        # optbench.Budget fields
+    max_steps = 500
+    target_gap = 1e-8
+
+    [[problems]]
+    name = "rosenbrock"             # or: select = "tag:mgh"  (a tag or a glob)
+    params = { dim = [2, 10] }      # a grid over dim
+    budget = { max_steps = 1000 }   # optional per-problem override
+
+    [[optimizers]]
+    name = "adam"
+    hyperparameters = { lr = [1e-3, 1e-2] }
+
+On the command line the same selection reads ``--problems "rosenbrock[dim=[2,10]],tag:mgh"``
+and ``--optimizers "adam[lr=1e-2],lbfgs"`` (benchopt's syntax).
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .errors import ConfigError, UnknownNameError, did_you_mean
+
+SUITE_KEYS = {"name", "description", "seeds", "device", "dtype", "budget", "problems", "optimizers"}
+PROBLEM_KEYS = {"name", "select", "params", "budget", "dtype"}
+OPTIMIZER_KEYS = {"name", "select", "hyperparameters"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One ``[[problems]]`` / ``[[optimizers]]`` entry: a name, tag or glob, and a grid."""
+
+    pattern: str
+    grid: dict[str, list] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
+    dtype: str | None = None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One cell of the run matrix; ``key`` is the store's primary key for its result."""
+
+    problem: str
+    problem_params: dict
+    optimizer: str
+    hyperparameters: dict
+    seed: int
+    budget: Any
+    device: str
+    dtype: str | None
+    suite: str
+    key: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.problem} x {self.optimizer} seed {self.seed}"
+
+
+@dataclass
+class Suite:
+    name: str
+    problems: list[Selection]
+    optimizers: list[Selection]
+    seeds: list[int] = field(default_factory=lambda: [0])
+    budget: dict[str, Any] = field(default_factory=dict)
+    device: str = "auto"
+    dtype: str | None = None
+    description: str = ""
+    source: str = "<command line>"
+
+    def jobs(self) -> list[Job]:
+        """Expand the grids into jobs, validating every name and (hyper)parameter first."""
+        from .device import resolve_device
+        from .problem import resolve_dtype
+        from .registry import OPTIMIZERS, PROBLEMS, get_optimizer
+        from .runner import job_key
+
+        device = resolve_device(self.device)
+        problem_cells = []
+        for sel in self.problems:
+            for name in PROBLEMS.match(sel.pattern):
+                spec = PROBLEMS.get(name)
+                for params in _grid(sel.grid):
+                    unknown = sorted(set(params) - set(spec.params))
+                    if unknown:
+                        accepted = ", ".join(f"{k}={v!r}" for k, v in spec.params.items()) or "none"
+                        raise ConfigError(f"{self.source}: problem {name!r} has no parameter "
+                                          f"{', '.join(map(repr, unknown))}; accepted: {accepted}")
+                    _check_problem(name, params, self.source)
+                    budget = _budget({**self.budget, **sel.budget}, self.source)
+                    dtype = resolve_dtype(sel.dtype or self.dtype) or spec.factory.default_dtype
+                    problem_cells.append((name, {**spec.params, **params}, budget, dtype))
+        optimizer_cells = []
+        for sel in self.optimizers:
+            for name in OPTIMIZERS.match(sel.pattern):
+                spec = get_optimizer(name)
+                for hp in _grid(sel.grid):
+                    optimizer_cells.append((name, spec.resolve(hp)))
+        jobs, seen = [], set()
+        for (pname, pparams, budget, dtype), (oname, hp), seed in itertools.product(
+            problem_cells, optimizer_cells, self.seeds
+        ):
+            dtype_name = str(dtype).replace("torch.", "")
+            key = job_key(pname, pparams, oname, hp, seed, budget.to_dict(), dtype_name, str(device))
+            if key in seen:
+                continue
+            seen.add(key)
+            jobs.append(Job(pname, pparams, oname, hp, int(seed), budget, str(device), dtype_name, self.name, key))
+        if not jobs:
+            raise ConfigError(f"{self.source}: the suite selects no jobs (problems: {len(problem_cells)}, "
+                              f"optimizers: {len(optimizer_cells)}, seeds: {len(self.seeds)})")
+        return jobs
+
+    def with_budget(self, **overrides) -> "Suite":
+        return replace(self, budget={**self.budget, **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def _check_problem(name: str, params: dict, source: str) -> None:
+    from .registry import get_problem
+
+    try:
+        get_problem(name, **params)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _budget(values: dict, source: str):
+    from .runner import Budget
+
+    unknown = sorted(set(values) - set(Budget.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"{source}: unknown budget field(s) {unknown}; known: {sorted(Budget.__dataclass_fields__)}")
+    try:
+        return Budget(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _grid(grid: dict[str, Any]) -> list[dict[str, Any]]:
+    """``{"lr": [1, 2], "beta": 0.9}`` -> ``[{"lr": 1, "beta": 0.9}, {"lr": 2, "beta": 0.9}]``."""
+    keys = sorted(grid)
+    values = [v if isinstance(v, list) else [v] for v in (grid[k] for k in keys)]
+    for k, v in zip(keys, values):
+        if not v:
+            raise ConfigError(f"parameter grid for {k!r} is an empty list")
+    return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
+
+
+# ---------------------------------------------------------------------------------------
+# Reading suites
+# ---------------------------------------------------------------------------------------
+def builtin_suites() -> dict[str, str]:
+    """Names of the suites shipped with optbench -> their TOML text."""
+    out = {}
+    for entry in resources.files("optbench.suites").iterdir():
+        if entry.name.endswith(".toml"):
+            out[entry.name[:-5]] = entry.read_text(encoding="utf-8")
+    return out
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """A built-in suite by name, or a TOML file by path."""
+    path = Path(name_or_path)
+    if name_or_path.endswith(".toml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"suite file {name_or_path!r} does not exist")
+        return parse_suite(path.read_text(encoding="utf-8"), source=str(path))
+    suites = builtin_suites()
+    if name_or_path not in suites:
+        raise UnknownNameError(did_you_mean("suite", name_or_path, list(suites)) + " (or pass a path to a .toml file)")
+    return parse_suite(suites[name_or_path], source=f"built-in suite {name_or_path!r}")
+
+
+def parse_suite(text: str, *, source: str = "<suite>") -> Suite:
+    """Parse suite TOML; errors name the file, and the line for syntax errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: malformed TOML: {exc}") from None
+    unknown = sorted(set(data) - SUITE_KEYS)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {unknown}; a suite has {sorted(SUITE_KEYS)}")
+    for key in ("problems", "optimizers"):
+        if key not in data:
+            raise ConfigError(f"{source}: missing [[{key}]] entries")
+    return Suite(
+        name=str(data.get("name", Path(source).stem)),
+        description=str(data.get("description", "")),
+        problems=[_selection(e, PROBLEM_KEYS, "params", source, "problems") for e in _entries(data["problems"], source, "problems")],
+        optimizers=[_selection(e, OPTIMIZER_KEYS, "hyperparameters", source, "optimizers")
+                    for e in _entries(data["optimizers"], source, "optimizers")],
+        seeds=_seeds(data.get("seeds", 1), source),
+        budget=dict(data.get("budget", {})),
+        device=str(data.get("device", "auto")),
+        dtype=data.get("dtype"),
+        source=source,
+    )
+
+
+def _entries(value, source: str, what: str) -> list[dict]:
+    if not isinstance(value, list) or not all(isinstance(e, dict) for e in value):
+        raise ConfigError(f"{source}: '{what}' must be an array of tables ([[{what}]])")
+    return value
+
+
+def _selection(entry: dict, allowed: set[str], grid_key: str, source: str, what: str) -> Selection:
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {unknown} in [[{what}]]; allowed: {sorted(allowed)}")
+    pattern = entry.get("name") or entry.get("select")
+    if not pattern or not isinstance(pattern, str):
+        raise ConfigError(f"{source}: each [[{what}]] entry needs name = \"...\" or select = \"tag:...\"")
+    grid = entry.get(grid_key, {})
+    if not isinstance(grid, dict):
+        raise ConfigError(f"{source}: '{grid_key}' of {pattern!r} must be a table")
+    return Selection(pattern, dict(grid), dict(entry.get("budget", {})), entry.get("dtype"))
+
+
+def _seeds(value, source: str) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return list(range(value))
+    if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return list(dict.fromkeys(value))
+    raise ConfigError(f"{source}: seeds = {value!r} must be a positive count or a non-empty list of integers")
+
+
+# ---------------------------------------------------------------------------------------
+# Command-line selections:  name, tag:T, glob, name[k=v,k2=[a,b]]
+# ---------------------------------------------------------------------------------------
+_ITEM = re.compile(r"^\s*([^\[\]]+?)\s*(?:\[(.*)\])?\s*$", re.S)
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """Split on ``sep`` outside brackets: ``"a[x=1,y=2],b"`` -> ``["a[x=1,y=2]", "b"]``."""
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+            if depth < 0:
+                raise ConfigError(f"unbalanced ']' in {text!r}")
+        if ch == sep and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    if depth != 0:
+        raise ConfigError(f"unbalanced '[' in {text!r}")
+    parts.append("".join(cur))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def parse_value(text: str) -> Any:
+    """A TOML value (number, bool, quoted string, list); a bare word is a string."""
+    text = text.strip()
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        if re.fullmatch(r"[A-Za-z_][\w\-.]*", text):
+            return text
+        raise ConfigError(f"cannot read the value {text!r} (use a number, true/false, a \"string\" or a [list])") from None
+
+
+def parse_selection(item: str) -> Selection:
+    """``"adam[lr=[1e-3,1e-2],beta1=0.8]"`` -> Selection("adam", {"lr": [...], "beta1": 0.8})."""
+    m = _ITEM.match(item)
+    if not m:
+        raise ConfigError(f"cannot read the selection {item!r}; expected NAME, tag:TAG or NAME[key=value,...]")
+    name, inner = m.group(1), m.group(2)
+    grid: dict[str, Any] = {}
+    if inner:
+        for assignment in split_top_level(inner):
+            if "=" not in assignment:
+                raise ConfigError(f"in {item!r}: {assignment!r} is not key=value")
+            k, v = assignment.split("=", 1)
+            grid[k.strip()] = parse_value(v)
+    return Selection(name, grid)
+
+
+def parse_selections(texts: list[str]) -> list[Selection]:
+    return [parse_selection(part) for text in texts for part in split_top_level(text)]
