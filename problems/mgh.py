@@ -107,7 +107,10 @@ class MGHProblem(LeastSquaresProblem):
     def describe(self) -> dict[str, str]:
         info = super().describe()
         info["residuals"] = f"m = {self.m}"
-        info["start"] = f"standard x0 times {self.x0_scale:g} = {self.x0}"
+        if self.start == "standard":
+            info["start"] = f"standard x0 times {self.x0_scale:g} = {self.x0}"
+        else:
+            info["start"] = "uniform random in the domain (seeded)"
         return info
 
 
@@ -235,8 +238,9 @@ class MGH06JennrichSampson(MGHProblem):
     .. math:: r_i = 2 + 2i - \left(e^{i x_1} + e^{i x_2}\right), \quad i = 1..m
 
     ``x0 = (0.3, 0.4)``; ``f* = 124.362`` at ``x_1 = x_2 = 0.2578`` for ``m = 10`` (the only
-    ``m`` the paper tabulates; ``f_star = None`` otherwise). Reference: the paper,
-    problem (6); R. I. Jennrich, P. F. Sampson (1968), Technometrics 10:63-72.
+    ``m`` the paper tabulates; ``f_star = None`` otherwise). At ``100 x0`` the value
+    overflows float64 (``e^{400}`` squared). Reference: the paper, problem (6);
+    R. I. Jennrich, P. F. Sampson (1968), Technometrics 10:63-72.
     """
 
     dim = 2
@@ -370,8 +374,10 @@ class MGH11Gulf(MGHProblem):
 
     (the paper prints the minus sign in ``|y_i - x_2|`` as "mi"; Algorithm 566 has the form
     above). Default ``m = 99``, the value of Algorithm 566. ``x0 = (5, 2.5, 0.15)``;
-    ``f* = 0`` at ``(50, 25, 1.5)`` for every ``m``. Reference: the paper, problem (11);
-    R. A. Cox (1969), Gulf Research and Development Co. report.
+    ``f* = 0`` at ``(50, 25, 1.5)`` for every ``m``. With ``m = 100`` the last term has
+    ``y_100 = 25``, and autograd's second derivative in ``x2`` is NaN at ``x2 = 25``.
+    Reference: the paper, problem (11); R. A. Cox (1969), Gulf Research and Development Co.
+    report.
     """
 
     dim = 3
