@@ -16,11 +16,13 @@ Minimizers and minimum values
 Where the published minimizer is irrational and printed rounded (Himmelblau, six-hump
 camel, cross-in-tray, holder table, eggholder, Styblinski-Tang), it was refined by solving
 ``grad f = 0`` with Newton's method in 50-digit arithmetic (``mpmath.findroot``) from the
-published point; ``x_star`` holds the refined point rounded to float64 and ``f_star`` the
-50-digit value of ``f`` there, rounded to float64. The float64 implementation reproduces
-``f_star`` to a few ulps at ``x_star`` (checked in ``tests/test_landscapes.py``). Where a
-closed form exists (Branin, McCormick, Dixon-Price, Trid) it is given and used. Published
-values are rounded to 4-6 digits; the docstrings quote them for comparison.
+published point; ``x_star`` holds the refined point correctly rounded to float64 and
+``f_star`` the high-precision value of ``f`` there, correctly rounded. Where a closed form
+exists (Branin, McCormick, Dixon-Price, Trid) the docstring gives it and the stored values
+are its correctly rounded float64 values. ``tests/test_landscapes.py`` redoes the
+refinement in 40 digits and checks both, and checks that the float64 ``f`` reproduces
+``f_star`` at ``x_star`` to a few ulps. Published values are rounded (or truncated) to 4-6
+digits; the docstrings quote them for comparison.
 
 Tags: ``landscape`` on all; ``convex`` / ``non-convex``; ``unimodal`` (a single local
 minimum, up to symmetric copies of the global one) / ``multimodal``; ``separable`` (a sum of
@@ -275,7 +277,7 @@ class Griewank(AnalyticProblem):
         return (x**2).sum(-1) / 4000.0 - torch.cos(x / _index(x).sqrt()).prod(-1) + 1.0
 
 
-@register_problem("levy", tags=("landscape", "multimodal", "non-convex", "scalable"))
+@register_problem("levy", tags=("landscape", "multimodal", "non-convex", "separable", "scalable"))
 class Levy(AnalyticProblem):
     r"""Levy's function (the n-dimensional form of Surjanovic & Bingham).
 
@@ -445,7 +447,8 @@ class SumOfDifferentPowers(AnalyticProblem):
         self.x_star = [[0.0] * self.dim]
 
     def f(self, x):
-        return (x.abs() ** _index(x, 2)).sum(-1)
+        # |x_1|^2 written x_1^2: autograd then gives the right second derivative (2) at x_1 = 0
+        return x[..., 0] ** 2 + (x[..., 1:].abs() ** _index(x, 2)[1:]).sum(-1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -572,7 +575,7 @@ class SixHumpCamel(AnalyticProblem):
     .. math:: f(x, y) = \left(4 - 2.1x^2 + \frac{x^4}{3}\right) x^2 + xy + (-4 + 4y^2)\, y^2
 
     Domain ``x in [-3, 3], y in [-2, 2]`` (Surjanovic & Bingham); random start.
-    ``f* = -1.0316`` at ``+-(0.0898, -0.7126)`` as published; refined (50-digit Newton) to
+    ``f* = -1.0316`` at ``+-(0.0898, -0.7126)`` as published (digits truncated); refined (50-digit Newton) to
     ``f* = -1.0316284534898774`` at ``+-(0.08984201310031806, -0.7126564030207396)``.
 
     References: L. C. W. Dixon, G. P. Szegő (1978), "The global optimization problem: an
@@ -656,8 +659,8 @@ class McCormick(AnalyticProblem):
 
     Domain ``x in [-1.5, 4], y in [-3, 4]``; random start. Closed form of the minimum (from
     ``grad f = 0``: ``x - y = 1``, ``cos(x + y) = -1/2``): ``x* = (1/2 - pi/3, -1/2 - pi/3)``,
-    ``f* = -sqrt(3)/2 - pi/3 = -1.9132229549810364`` (published: ``-1.9133`` at
-    ``(-0.54719, -1.54719)``). A second local minimum lies at ``x + y = 4 pi / 3``.
+    ``f* = -sqrt(3)/2 - pi/3 = -1.9132229549810364`` (published, truncated or off by one in
+    the last digit: ``-1.9133`` at ``(-0.54719, -1.54719)``). A second local minimum lies at ``x + y = 4 pi / 3``.
     In ``s = x + y`` the function has the term ``sin(s) + s/2``: it is unbounded below as
     ``s -> -inf``, so the minimum holds on the domain only.
 
@@ -667,8 +670,8 @@ class McCormick(AnalyticProblem):
     """
 
     domain = [(-1.5, 4.0), (-3.0, 4.0)]
-    x_star = [[0.5 - PI / 3.0, -0.5 - PI / 3.0]]
-    f_star = -math.sqrt(3.0) / 2.0 - PI / 3.0
+    x_star = [[-0.5471975511965977, -1.5471975511965979]]  # (1/2 - pi/3, -1/2 - pi/3) correctly rounded
+    f_star = -1.9132229549810364  # -sqrt(3)/2 - pi/3 correctly rounded (the float expression is 1 ulp above)
 
     def f(self, x):
         u, v = x[..., 0], x[..., 1]
@@ -757,7 +760,9 @@ class CrossInTray(AnalyticProblem):
               \exp\!\left(\left|100 - \frac{\sqrt{x^2 + y^2}}{\pi}\right|\right)\right| + 1\right)^{0.1}
 
     Domain ``[-10, 10]^2``; random start. Published: ``f* = -2.06261`` at
-    ``(+-1.3491, +-1.3491)``; refined (50-digit Newton, the minimizers lie on the
+    ``(+-1.3491, +-1.3491)`` (Surjanovic & Bingham; 3e-4 off, the minimizer is at 1.34941)
+    and ``f* = -2.062611870822739`` at ``(+-1.349406685353340, +-1.349406608602084)``
+    (Jamil & Yang, good to about 1e-7). Refined (50-digit Newton; the minimizers lie on the
     diagonals by symmetry) to ``f* = -2.062611870822737`` at ``(+-t, +-t)``,
     ``t = 1.3494066171539107``.
 
@@ -794,7 +799,7 @@ class Eggholder(AnalyticProblem):
               - x \sin\sqrt{\left|x - (y + 47)\right|}
 
     Domain ``[-512, 512]^2``; random start. Published: ``f* = -959.6407`` at
-    ``(512, 404.2319)``. The minimizer lies on the boundary ``x = 512`` (a box-constrained
+    ``(512, 404.2319)`` (the last digit of ``y*`` one unit high). The minimizer lies on the boundary ``x = 512`` (a box-constrained
     minimum: ``df/dx ~ -3.39 < 0`` there, ``df/dy = 0``); minimizing over ``y`` at
     ``x = 512`` to 50 digits gives ``y* = 404.2318051137578`` and
     ``f* = -959.64066272085080...``. Outside the domain ``f`` is unbounded below, so an
