@@ -9,8 +9,9 @@ the same for every run seed; the run seed only draws the start (uniform in ``[-5
 for ``noisy-quadratic``, the gradient noise. ``f* = 0`` at ``x*``; the Hessian is ``A``
 everywhere, with ``L = max(lambda)`` and ``mu = min(lambda)``.
 
-Why these: gradient descent with step ``1/L`` contracts the error by exactly
-``1 - mu/L`` per step along the slowest eigenvector (Nesterov 2004, Sec. 2.1.5), conjugate
+Why these: gradient descent with step ``1/L`` contracts the error by exactly ``1 - mu/L``
+per step along the slowest eigenvector (compare the linear rates on strongly convex
+functions, Nesterov 2004, Sec. 2.1.5), conjugate
 gradients finish in about as many steps as there are eigenvalue clusters (Nocedal & Wright
 2006, Sec. 5.1), and the DeepOBS spectrum mimics the few large outliers reported for neural
 network Hessians.
@@ -93,8 +94,9 @@ def deepobs_spectrum(dim: int, generator: torch.Generator) -> Tensor:
     """DeepOBS ``quadratic_deep``: ``n - n//10`` eigenvalues from U(0, 1), ``n//10`` from U(30, 60).
 
     For DeepOBS's ``n = 100`` that is 90 % in (0, 1) and 10 % in (30, 60) (Schneider, Balles &
-    Hennig 2019, Sec. 3 and ``deepobs/pytorch/testproblems/quadratic_deep.py``), the shape of
-    the neural-network Hessian spectra of Chaudhari et al. (2017, "Entropy-SGD").
+    Hennig 2019; ``deepobs/pytorch/testproblems/quadratic_deep.py``, which draws them with
+    numpy's ``RandomState(42)``, so its values differ from these), the shape of the
+    neural-network Hessian spectra of Chaudhari et al. (2017, "Entropy-SGD", ICLR).
     """
     n_large = dim // 10
     small = torch.rand(dim - n_large, generator=generator, dtype=torch.float64)
@@ -111,8 +113,9 @@ class Quadratic(AnalyticProblem):
 
     ``f* = 0`` at ``x*``; Hessian ``A`` (attribute ``hessian``, float64) with eigenvalues
     ``eigenvalues``, ``L = max(lambda)``, ``mu = min(lambda)``. Gradient descent with step
-    ``1/L`` maps the error ``e = x - x*`` to ``(I - A/L) e``: it contracts by exactly
-    ``1 - mu/L`` per step along the eigenvector of ``mu`` (Nesterov 2004, Thm 2.1.15).
+    ``1/L`` maps the error ``e = x - x*`` to ``(I - A/L) e``: in ``A``'s eigenbasis each
+    component shrinks by ``1 - lambda_i/L``, so ``||e_k|| <= (1 - mu/L)^k ||e_0||`` with
+    equality along the eigenvector of ``mu``.
     Domain ``[-5, 5]^n``; the start is uniform in the domain, drawn from the run seed.
 
     Parameters

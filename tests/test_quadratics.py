@@ -93,7 +93,7 @@ def test_bad_parameters_name_what_is_accepted(bad):
 def test_gd_with_step_one_over_L_contracts_at_the_textbook_rate():
     """GD with step 1/L maps e = x - x* to (I - A/L) e, so in A's eigenbasis (c = V^T e_0)
     f(x_k) = 1/2 sum_i lambda_i (1 - lambda_i/L)^(2k) c_i^2 and ||e_k|| <= (1 - mu/L)^k ||e_0||,
-    with the ratio f_(k+1)/f_k tending to (1 - mu/L)^2 (Nesterov 2004, Thm 2.1.15)."""
+    with the ratio f_(k+1)/f_k tending to (1 - mu/L)^2."""
     params = dict(dim=6, kappa=10.0, rotation_seed=2)
     p = optbench.get_problem("quadratic", **params)
     steps = 60
