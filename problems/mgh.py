@@ -390,6 +390,10 @@ class MGH11Gulf(MGHProblem):
         self._t = tuple(i / 100.0 for i in range(1, self.m + 1))
         self._y = tuple(25.0 + (-50.0 * math.log(t)) ** (2.0 / 3.0) for t in self._t)
         super().__init__(**common)
+        # the model exp(-|y - x2|^x3 / x1) needs x1 > 0 (it overflows for x1 < 0) and
+        # x3 > 0 (|0|^x3 is inf for x3 < 0): random starts are drawn where f is finite
+        (lo1, hi1), box2, (lo3, hi3) = self.domain
+        self.domain = [(max(lo1, 0.5), hi1), box2, (max(lo3, 0.05), hi3)]
 
     def residuals(self, x):
         x1, x2, x3 = (x[..., k : k + 1] for k in range(3))
