@@ -14,7 +14,7 @@ from ..registry import register_optimizer
 from .linesearch import armijo, check_line_search, flat_grad, flat_params
 
 LR = LogUniform(1e-5, 1.0)
-MOMENTUM = Uniform(0.0, 0.99)
+MOMENTUM = Uniform(0.5, 0.99)
 BETA1 = Uniform(0.5, 0.999)
 BETA2 = Uniform(0.9, 0.9999)
 
@@ -50,7 +50,8 @@ class ArmijoGD(torch.optim.Optimizer):
         if not lr > 0:
             raise ValueError(f"invalid initial step lr={lr!r}: must be > 0")
         check_line_search(c, shrink, max_backtracks)
-        super().__init__(params, dict(lr=lr, c=c, shrink=shrink, regrow=bool(regrow), max_backtracks=int(max_backtracks)))
+        super().__init__(params, dict(lr=lr, c=c, shrink=shrink, regrow=bool(regrow),
+                                      max_backtracks=int(max_backtracks)))
         if len(self.param_groups) != 1:
             raise ValueError("ArmijoGD uses one step size for all parameters: pass a single parameter group")
 

@@ -10,7 +10,8 @@ from .linesearch import flat_grad, flat_params, set_point
 
 
 @register_optimizer("lbfgs", tags=("quasi-newton", "line-search", "deterministic"), reuses_evaluations=True,
-                    family="quasi-Newton", search_space={"history_size": Choice((5, 10, 20, 50)), "lr": LogUniform(0.1, 1.0)})
+                    family="quasi-Newton",
+                    search_space={"history_size": Choice((5, 10, 20, 50)), "lr": LogUniform(0.1, 1.0)})
 def lbfgs(params, lr=1.0, history_size=10, max_ls=25, tolerance_grad=1e-12, tolerance_change=1e-16):
     r"""Limited-memory BFGS with a strong-Wolfe line search (torch.optim.LBFGS).
 
@@ -21,11 +22,17 @@ def lbfgs(params, lr=1.0, history_size=10, max_ls=25, tolerance_grad=1e-12, tole
     may take up to ``max_ls`` evaluations); the re-evaluation torch.optim.LBFGS makes at the start of
     each ``step()`` is served from the runner's cache and not counted.
 
+    torch.optim.LBFGS stores a pair only when ``y^T s > 1e-10`` (an absolute threshold, not
+    configurable), so on objectives whose curvature near the solution is that small (MGH
+    Penalty II, Osborne 1) it stops updating its memory and slows to scaled steepest
+    descent; ``benchmarks/lbfgs_vs_scipy.py`` shows the effect against scipy's L-BFGS-B.
+
     References: D. C. Liu, J. Nocedal (1989), "On the limited memory BFGS method for large
     scale optimization", Math. Programming 45:503-528.
     """
-    return torch.optim.LBFGS(params, lr=lr, max_iter=1, max_eval=1 + max_ls, history_size=history_size, line_search_fn="strong_wolfe",
-                             tolerance_grad=tolerance_grad, tolerance_change=tolerance_change)
+    return torch.optim.LBFGS(params, lr=lr, max_iter=1, max_eval=1 + max_ls, history_size=history_size,
+                             line_search_fn="strong_wolfe", tolerance_grad=tolerance_grad,
+                             tolerance_change=tolerance_change)
 
 
 class BFGS(torch.optim.Optimizer):
@@ -88,7 +95,8 @@ class BFGS(torch.optim.Optimizer):
                 H = torch.eye(s.numel(), dtype=s.dtype, device=s.device).mul_(ys / float(y.dot(y)))
             rho = 1.0 / ys
             Hy = H @ y
-            H = H - rho * (torch.outer(s, Hy) + torch.outer(Hy, s)) + (rho * rho * float(y.dot(Hy)) + rho) * torch.outer(s, s)
+            H = (H - rho * (torch.outer(s, Hy) + torch.outer(Hy, s))
+                 + (rho * rho * float(y.dot(Hy)) + rho) * torch.outer(s, s))
         elif t == 0:  # the line search found no decrease along d: restart from steepest descent
             H = None
         state["H"] = H

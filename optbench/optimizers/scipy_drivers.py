@@ -61,7 +61,8 @@ def scipy_cg(task, gtol=1e-12, c1=1e-4, c2=0.4):
     r"""scipy.optimize CG: nonlinear conjugate gradients (Polak-Ribière+).
 
     .. math:: d_{k+1} = -\nabla f(x_{k+1}) + \beta_{k+1} d_k, \quad
-              \beta_{k+1} = \max\left(0, \frac{\nabla f_{k+1}^\top(\nabla f_{k+1} - \nabla f_k)}{\|\nabla f_k\|^2}\right)
+              \beta_{k+1} = \max\left(0,
+              \frac{\nabla f_{k+1}^\top(\nabla f_{k+1} - \nabla f_k)}{\|\nabla f_k\|^2}\right)
 
     with a strong-Wolfe line search (``c1``, ``c2 < 1/2``). Stops when ``max_i |g_i| <= gtol``.
 

@@ -70,7 +70,8 @@ class Newton(_SecondOrder):
                  damping: float = 1e-3):
         if not damping > 0:
             raise ValueError(f"invalid damping={damping!r}: must be > 0")
-        super().__init__(params, objective, dict(c=c, shrink=shrink, max_backtracks=int(max_backtracks), damping=damping))
+        super().__init__(params, objective,
+                         dict(c=c, shrink=shrink, max_backtracks=int(max_backtracks), damping=damping))
 
     @torch.no_grad()
     def step(self, closure):
@@ -97,7 +98,8 @@ class NewtonCG(_SecondOrder):
                  max_cg: int = 200):
         if isinstance(max_cg, bool) or int(max_cg) != max_cg or max_cg < 1:
             raise ValueError(f"invalid max_cg={max_cg!r}: must be an integer >= 1")
-        super().__init__(params, objective, dict(c=c, shrink=shrink, max_backtracks=int(max_backtracks), max_cg=int(max_cg)))
+        super().__init__(params, objective,
+                         dict(c=c, shrink=shrink, max_backtracks=int(max_backtracks), max_cg=int(max_cg)))
 
     def _direction(self, x: Tensor, g: Tensor) -> Tensor:
         """Truncated CG on ``H d = -g`` (Nocedal & Wright 2006, Alg. 7.1)."""
@@ -173,7 +175,8 @@ def newton(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, damping=1e-
 
 
 @register_optimizer("newton-cg", tags=("second-order", "hessian-free", "line-search", "deterministic"),
-                    needs_objective=True, reuses_evaluations=True, family="Newton", search_space=dict(LINE_SEARCH_SPACE))
+                    needs_objective=True, reuses_evaluations=True, family="Newton",
+                    search_space=dict(LINE_SEARCH_SPACE))
 def newton_cg(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, max_cg=200):
     r"""Line-search Newton-CG (truncated Newton), Hessian-free.
 
