@@ -306,7 +306,6 @@ class TrainingInstance(Instance):
         self.model = setup.model.to(device=device, dtype=dtype)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.dim = sum(p.numel() for p in self.params)
-        self.f_star = problem.f_star
         self.stochastic = problem.batch_size is not None
         self.device = device
         self.seed = seed
@@ -332,6 +331,11 @@ class TrainingInstance(Instance):
                 raise ConfigError(f"batch_size={bs} exceeds the {self.n_train} training samples of {problem!r}")
             self._batches_per_epoch = self.n_train // bs
             self.begin_step(0)
+
+    @property
+    def f_star(self) -> float | None:
+        """The problem's ``f*``, read when asked (a problem may compute it on first use)."""
+        return self.problem.f_star
 
     def batch_indices(self, step: int) -> Tensor | None:
         """Indices into the training set of the batch of step ``step`` (``None`` if full batch)."""
