@@ -68,8 +68,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["float32", "float64"])
     p.add_argument("--db", default=DEFAULT_DB, help=f"results database (SQLite; default {DEFAULT_DB})")
     p.add_argument("--rerun", action="store_true", help="recompute runs already in the database")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (joblib/loky)")
-    p.add_argument("--backend", choices=["serial", "joblib"], default="serial")
+    p.add_argument("--tuned", metavar="FILE", help="hyperparameters chosen by `optbench tune -o FILE`: each run of a "
+                   "problem x optimizer listed there uses them (labelled tuned:<suite>)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes on this machine (default 1)")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS",
+                   help="hard wall-clock limit per run: the worker running it is killed and the run recorded as "
+                        "'timeout' (runs in worker processes; default: the suite's time_limit, else none)")
+    p.add_argument("--backend", choices=["serial", "processes", "dask"],
+                   help="serial (in this process), processes (worker processes: the default with --jobs N > 1 "
+                        "or a time limit) or dask (a running Dask cluster: the default with --scheduler)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler for --backend dask, "
+                   "e.g. tcp://10.0.0.5:8786 (needs pip install 'optbench[dask]')")
+    p.add_argument("--report", metavar="DIR", help="report directory (default reports/<suite>)")
+    p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    _add_plugin(p)
+
+    p = sub.add_parser("tune", help="tune every optimizer with the same budget of trials per problem, then run the "
+                       "tuned and the default hyperparameters on the evaluation seeds (see optbench.tune)")
+    p.add_argument("suite", nargs="?", help="built-in suite name or .toml; its [tune] table gives the defaults of "
+                   "--budget, --method, --metric and --tuning-seed (the built-in `fair` runs the whole protocol)")
+    p.add_argument("--problems", action="append", default=[], help="problems, as for `optbench run`")
+    p.add_argument("--optimizers", action="append", default=[],
+                   help="optimizers by name, tag:TAG or glob; their declared search spaces are searched")
+    p.add_argument("--budget", type=int, metavar="N", help="trials per optimizer per problem")
+    p.add_argument("--method", choices=["grid", "random"], help="search design (default grid)")
+    p.add_argument("--metric", choices=["final-loss", "test-loss", "time-to-target"],
+                   help="what the best trial minimises (default final-loss)")
+    p.add_argument("--tuning-seed", type=int, metavar="S", help="the trials run on seed 1000000 + S (default 0); "
+                   "evaluation seeds stay below 1000000")
+    p.add_argument("--seeds", type=int, help="number of evaluation seeds 0..N-1")
+    for flag, kind in (("--max-steps", int), ("--max-evals", int), ("--max-seconds", float), ("--target-gap", float),
+                       ("--eval-every", int)):
+        p.add_argument(flag, type=kind, help="budget of every run (trials and evaluation), as for `optbench run`")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
+    p.add_argument("--dtype", choices=["float32", "float64"])
+    p.add_argument("--db", default=DEFAULT_DB, help=f"results database (SQLite; default {DEFAULT_DB})")
+    p.add_argument("-o", "--output", help="where to write the chosen hyperparameters (default tuned-<suite>.toml)")
+    p.add_argument("--no-evaluate", action="store_true", help="only tune and write the file")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes on this machine (default 1)")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="hard wall-clock limit per run, as for run")
+    p.add_argument("--backend", choices=["serial", "processes", "dask"], help="as for `optbench run`")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --backend dask")
     p.add_argument("--report", metavar="DIR", help="report directory (default reports/<suite>)")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -182,13 +222,16 @@ def _suite_from_args(args):
     from .suite import Suite, load_suite, parse_selections
 
     if args.problems or args.optimizers:
+        # a selection on the command line: one seed and the default budget (1000 steps)
+        # unless a suite named alongside it, or the flags, say otherwise
         base = load_suite(args.suite) if args.suite else load_suite(DEFAULT_SUITE)
         suite = Suite(
             name=args.suite or "cli",
             problems=parse_selections(args.problems) if args.problems else base.problems,
             optimizers=parse_selections(args.optimizers) if args.optimizers else base.optimizers,
-            seeds=base.seeds, budget=dict(base.budget), device=base.device, dtype=base.dtype,
-            source="command line",
+            seeds=base.seeds if args.suite else [0], budget=dict(base.budget) if args.suite else {},
+            device=base.device, dtype=base.dtype,
+            time_limit=base.time_limit, tune=dict(base.tune), source="command line",
         )
     else:
         suite = load_suite(args.suite or DEFAULT_SUITE)
@@ -210,48 +253,136 @@ def cmd_run(args) -> int:
     import time
 
     t0 = time.perf_counter()
-    _load_plugins(args.plugin)
-    from .execute import execute
+    from .execute import choose_backend, execute
     from .store import Results, Store
 
+    # cheap checks first: a mistake in the suite file or the options fails before torch is imported
     suite = _suite_from_args(args)
-    jobs = suite.jobs()
+    time_limit = args.time_limit if args.time_limit is not None else suite.time_limit
+    choose_backend(args.backend, args.jobs, time_limit, args.scheduler)
     report_dir = None if args.no_report else Path(args.report or Path("reports") / suite.name)
     if report_dir is not None:
-        _check_writable_dir(report_dir)
+        _check_writable_dir(report_dir, "--report")
+    _check_writable_dir(Path(args.db).parent, "--db")
+    _load_plugins(args.plugin)
+    jobs = suite.jobs()
+    tuned_jobs = []
+    if args.tuned:
+        jobs, tuned_jobs = _apply_tuned(jobs, args.tuned, suite.name)
+    elif suite.tune:
+        print(f"suite {suite.name} has a [tune] table: `optbench tune {args.suite or suite.name}` runs the whole "
+              "protocol (tuning, then tuned and default hyperparameters); this runs the defaults", file=sys.stderr)
     store = Store(args.db)
+    if tuned_jobs:
+        from .tune import claim_labels
+
+        claim_labels(tuned_jobs, store, lambda msg: print(msg, file=sys.stderr))
     print(f"suite {suite.name}: {len(jobs)} runs ({len({(j.problem, str(j.problem_params)) for j in jobs})} problems x "
           f"{len({(j.optimizer, str(j.hyperparameters)) for j in jobs})} optimizers x {len(suite.seeds)} seeds) "
           f"-> {store.path}", file=sys.stderr)
     summary = execute(jobs, store, backend=args.backend, n_jobs=args.jobs, plugins=args.plugin,
+                      time_limit=time_limit, scheduler=args.scheduler,
                       rerun=args.rerun, progress=not args.quiet)
     results = Results(store)
-    keys = {j.key for j in jobs}
-    runs = results.runs[results.runs.key.isin(keys)]
-    print(_summary_text(runs))
+    print(_summary_text(results, {j.key for j in jobs}))
     if summary.interrupted:
         return 130
     if report_dir is not None:
         from .report import write_report
 
-        paths = write_report(results, report_dir, suite=suite.name)
+        paths = (write_report(_only(results, {j.key for j in jobs}), report_dir) if tuned_jobs
+                 else write_report(results, report_dir, suite=suite.name))
         print(f"report: {paths['html']}", file=sys.stderr)
     print(f"done in {time.perf_counter() - t0:.1f} s ({summary.done} computed, {summary.skipped} from the store)",
           file=sys.stderr)
     return 0
 
 
-def _summary_text(runs) -> str:
+def _apply_tuned(jobs, path: str, suite: str):
+    """``(jobs, the tuned ones)``: jobs with an entry in the file at ``path`` get its hyperparameters."""
+    from .errors import ConfigError
+    from .tune import apply_tuned, read_tuned
+
+    tuned_jobs, untouched = apply_tuned(jobs, read_tuned(path), suite)
+    if not tuned_jobs:
+        raise ConfigError(f"--tuned {path}: no entry matches a problem x optimizer of suite {suite!r} "
+                          "(entries match by problem name, problem parameters and optimizer name)")
+    if untouched:
+        print(f"--tuned {path}: {len(untouched)} of {len(jobs)} runs have no tuned entry and keep the suite's "
+              "hyperparameters", file=sys.stderr)
+    return tuned_jobs + untouched, tuned_jobs
+
+
+def _only(results, keys: set[str]):
+    """A shallow copy of ``results`` whose ``runs`` are those with these keys."""
+    import copy
+
+    these = copy.copy(results)
+    these.runs = results.runs[results.runs.key.isin(keys)]
+    return these
+
+
+def cmd_tune(args) -> int:
+    import re
+    import time
+
+    t0 = time.perf_counter()
+    from .execute import choose_backend
+    from .store import Results, Store
+    from .tune import format_comparison, format_entries, run_protocol, settings_for, tuned_vs_default_frame
+
+    if not args.suite and not args.optimizers:
+        from .errors import ConfigError
+
+        raise ConfigError("optbench tune needs a suite (e.g. `optbench tune fair`, whose [tune] table sets the "
+                          "budget) or --problems and --optimizers with --budget N")
+    suite = _suite_from_args(args)
+    settings = settings_for(suite, budget=args.budget, method=args.method, metric=args.metric, seed=args.tuning_seed)
+    time_limit = args.time_limit if args.time_limit is not None else suite.time_limit
+    choose_backend(args.backend, args.jobs, time_limit, args.scheduler)
+    safe_name = re.sub(r"[^\w.-]", "_", suite.name)
+    output = Path(args.output or f"tuned-{safe_name}.toml")
+    _check_writable_dir(output.parent, "-o/--output")
+    report_dir = None if args.no_report or args.no_evaluate else Path(args.report or Path("reports") / suite.name)
+    if report_dir is not None:
+        _check_writable_dir(report_dir, "--report")
+    _check_writable_dir(Path(args.db).parent, "--db")
+    _load_plugins(args.plugin)
+    store = Store(args.db)
+    outcome = run_protocol(suite, settings, store, output=output, evaluate=not args.no_evaluate,
+                           backend=args.backend, n_jobs=args.jobs, plugins=args.plugin, time_limit=time_limit,
+                           scheduler=args.scheduler, progress=not args.quiet)
+    if outcome.entries:
+        print(format_entries(outcome.entries))
+        print(f"tuned hyperparameters: {output}", file=sys.stderr)
+    if outcome.interrupted:
+        return 130
+    if not args.no_evaluate:
+        # the evaluation runs, tuned and default (the trials are in the store too, as suite tune:<name>)
+        evaluation = _only(Results(store), set(outcome.tuned_keys + outcome.default_keys))
+        print(format_comparison(tuned_vs_default_frame(evaluation)))
+        if report_dir is not None:
+            from .report import write_report
+
+            paths = write_report(evaluation, report_dir)
+            print(f"report: {paths['html']}", file=sys.stderr)
+    print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _summary_text(results, keys: set[str]) -> str:
+    """The summary table of the runs with these keys (this command's runs)."""
+    import pandas as pd
+
     from .report import summary_table
 
-    table = summary_table(runs)
-    import pandas as pd
+    table = summary_table(_only(results, keys))
 
     with pd.option_context("display.max_rows", 500, "display.max_columns", 20, "display.width", 160):
         return table.to_string(index=False)
 
 
-def _check_writable_dir(path: Path) -> None:
+def _check_writable_dir(path: Path, option: str = "-o/--output") -> None:
     import os
 
     from .errors import ConfigError
@@ -259,9 +390,12 @@ def _check_writable_dir(path: Path) -> None:
     probe = path
     while not probe.exists():
         probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
+    if not probe.is_dir():
+        raise ConfigError(f"output directory {str(path)!r} cannot be created: {str(probe)!r} is a file, not a "
+                          f"directory; choose another with {option}")
+    if not os.access(probe, os.W_OK):
         raise ConfigError(f"output directory {str(path)!r} is not writable (checked {str(probe)!r}); "
-                          "choose another with -o/--report")
+                          f"choose another with {option}")
 
 
 def cmd_report(args) -> int:
@@ -326,7 +460,7 @@ def cmd_check_optimizer(args) -> int:
 
 
 COMMANDS = {
-    "list": cmd_list, "info": cmd_info, "run": cmd_run, "report": cmd_report, "compare": cmd_compare,
+    "list": cmd_list, "info": cmd_info, "run": cmd_run, "tune": cmd_tune, "report": cmd_report, "compare": cmd_compare,
     "export": cmd_export, "check-optimizer": cmd_check_optimizer,
 }
 

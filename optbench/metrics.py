@@ -29,7 +29,7 @@ reaches it), as in COCO. Two families of thresholds:
 
 * gap targets ``f(x) - f_ref <= t`` for the ladder ``t in 1e-1, ..., 1e-8``
   (:data:`GAP_TARGETS`, COCO's absolute targets, Hansen et al. 2021);
-* the relative reduction test of Moré & Wild (2009), eq. (2.8),
+* the relative reduction test (convergence test) of Moré & Wild (2009),
   ``f(x_0) - f(x) >= (1 - tau) (f(x_0) - f_L)``, i.e. ``f(x) <= f_L + tau (f(x_0) - f_L)``,
   with ``f_L = f_ref`` (Moré and Wild take the best value found by any solver; where
   ``f_star`` is known we use it, which is stricter) and ``tau`` in :data:`REDUCTION_TAUS`.
@@ -53,6 +53,7 @@ References
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,7 @@ MEASURES = {"steps": "step", "evals": "nfev", "seconds": "seconds"}
 """Report x-axis names -> trace columns."""
 MEASURE_LABELS = {"step": "steps", "nfev": "function evaluations", "seconds": "optimizer time (s)"}
 INSTANCE = ["problem_id", "seed"]
+FAILED_STATUSES = ("diverged", "failed")
 
 
 def measure_column(x: str) -> str:
@@ -82,8 +84,10 @@ def with_reference(runs: pd.DataFrame) -> pd.DataFrame:
     """``runs`` plus ``f_ref``, ``reference`` and ``final_gap = fun - f_ref``.
 
     ``f_ref`` is ``f_star`` where it is finite, else the smallest finite ``best`` over the
-    runs of the same ``(problem_id, seed)``. A run whose final value is not finite (it
-    diverged or failed) has ``final_gap = inf``: it reached nothing.
+    runs of the same ``(problem_id, seed)``. A run whose status is ``diverged`` or
+    ``failed`` (its last value is a blow-up or whatever the fault left), or whose final
+    value is not finite, has ``final_gap = inf``: it delivered nothing. Its trace still
+    counts for the targets it reached before it went wrong.
 
     >>> runs = pd.DataFrame({"problem_id": ["p"] * 2, "seed": [0, 0], "f_star": [None, None],
     ...                      "best": [3.0, 1.0], "fun": [3.0, 1.5]})
@@ -98,16 +102,9 @@ def with_reference(runs: pd.DataFrame) -> pd.DataFrame:
     out["f_ref"] = f_star.where(known, observed)
     out["reference"] = np.where(known, "f_star", "best_observed")
     fun = pd.to_numeric(out["fun"], errors="coerce").astype(float)
-    out["final_gap"] = (fun - out["f_ref"]).where(np.isfinite(fun), np.inf)
+    failed = out["status"].isin(FAILED_STATUSES) if "status" in out.columns else False
+    out["final_gap"] = (fun - out["f_ref"]).where(np.isfinite(fun) & ~failed, np.inf)
     return out
-
-
-def reference_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per problem_id: which reference its gaps use, and its range over seeds."""
-    ref = with_reference(runs)
-    return (ref.groupby("problem_id").agg(reference=("reference", lambda s: "/".join(sorted(set(s)))),
-                                          f_ref_min=("f_ref", "min"), f_ref_max=("f_ref", "max"))
-            .reset_index())
 
 
 def seconds_per_step(runs: pd.DataFrame) -> pd.Series:
@@ -134,6 +131,20 @@ def _first_hits(fun: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return np.where(idx < fun.size, idx, -1)
 
 
+def _trace_slices(traces: pd.DataFrame, columns: tuple[str, ...]):
+    """Traces sorted by (key, step) as numpy columns, and ``key -> (start, stop)`` rows."""
+    if not len(traces):
+        return {c: np.empty(0) for c in columns}, {}
+    tr = traces.sort_values(["key", "step"], kind="stable")
+    keys = tr["key"].to_numpy(dtype=object)
+    new = np.ones(keys.size, dtype=bool)
+    new[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(new)
+    stops = np.append(starts[1:], keys.size)
+    slices = {keys[a]: (a, b) for a, b in zip(starts, stops)}
+    return {c: tr[c].to_numpy(float) for c in columns}, slices
+
+
 def hitting_times(runs: pd.DataFrame, traces: pd.DataFrame, *, gaps=GAP_TARGETS,
                   taus=REDUCTION_TAUS) -> pd.DataFrame:
     """First hitting of every target by every run: one row per (run, target).
@@ -155,28 +166,32 @@ def hitting_times(runs: pd.DataFrame, traces: pd.DataFrame, *, gaps=GAP_TARGETS,
     ref = with_reference(runs)
     gaps = np.asarray(list(gaps), dtype=float)
     taus = np.asarray(list(taus), dtype=float)
-    by_key = {k: g.sort_values("step") for k, g in traces.groupby("key", sort=False)} if len(traces) else {}
-    kinds = np.array(["gap"] * gaps.size + ["reduction"] * taus.size, dtype=object)
-    targets = np.concatenate([gaps, taus])
-    parts = []
-    for run in ref.itertuples(index=False):
-        tr = by_key.get(run.key)
-        fun = tr["fun"].to_numpy(float) if tr is not None else np.empty(0)
+    cols, slices = _trace_slices(traces, ("fun", "step", "nfev", "seconds"))
+    n_targets = gaps.size + taus.size
+    keys, f_refs = ref["key"].to_numpy(dtype=object), ref["f_ref"].to_numpy(float)
+    thresholds = np.empty((len(ref), n_targets))
+    found = {c: np.full((len(ref), n_targets), np.inf) for c in ("step", "nfev", "seconds")}
+    hit = np.zeros((len(ref), n_targets), dtype=bool)
+    for i, (key, f_ref) in enumerate(zip(keys, f_refs)):
+        a, b = slices.get(key, (0, 0))
+        fun = cols["fun"][a:b]
         f0 = fun[0] if fun.size and np.isfinite(fun[0]) else np.nan
-        thresholds = np.concatenate([run.f_ref + gaps, run.f_ref + taus * (f0 - run.f_ref)])
-        idx = _first_hits(fun, thresholds)
-        hit = idx >= 0
-        cols = {}
-        for col in ("step", "nfev", "seconds"):
-            vals = tr[col].to_numpy(float) if tr is not None else np.empty(0)
-            cols[col] = np.where(hit, vals[np.clip(idx, 0, None)] if vals.size else np.inf, np.inf)
-        parts.append(pd.DataFrame({
-            "key": run.key, "problem_id": run.problem_id, "optimizer_id": run.optimizer_id, "seed": run.seed,
-            "kind": kinds, "target": targets, "threshold": thresholds, "hit": hit, **cols,
-        }))
-    columns = ["key", "problem_id", "optimizer_id", "seed", "kind", "target", "threshold", "hit",
-               "step", "nfev", "seconds"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        thresholds[i] = np.concatenate([f_ref + gaps, f_ref + taus * (f0 - f_ref)])
+        idx = _first_hits(fun, thresholds[i])
+        hit[i] = idx >= 0
+        for c in found:
+            found[c][i, hit[i]] = cols[c][a:b][idx[hit[i]]]
+    n = len(ref)
+    return pd.DataFrame({
+        "key": np.repeat(keys, n_targets),
+        "problem_id": np.repeat(ref["problem_id"].to_numpy(dtype=object), n_targets),
+        "optimizer_id": np.repeat(ref["optimizer_id"].to_numpy(dtype=object), n_targets),
+        "seed": np.repeat(ref["seed"].to_numpy(), n_targets),
+        "kind": np.tile(np.array(["gap"] * gaps.size + ["reduction"] * taus.size, dtype=object), n),
+        "target": np.tile(np.concatenate([gaps, taus]), n),
+        "threshold": thresholds.reshape(-1), "hit": hit.reshape(-1),
+        **{c: v.reshape(-1) for c, v in found.items()},
+    })
 
 
 def success_rate(hits: pd.DataFrame) -> pd.DataFrame:
@@ -189,7 +204,7 @@ def time_to_target(hits: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     r"""Per (problem_id, optimizer_id, kind, target): success counts, the median steps /
     evaluations / seconds to the target over all runs (``inf`` when fewer than half
     succeeded), and COCO's average running time in evaluations (Price 1997; Hansen et al.
-    2021, sec. 5.1)
+    2021)
 
     .. math:: \mathrm{aRT} = \frac{\sum_{\text{successful}} \mathrm{nfev}_{\text{hit}}
               + \sum_{\text{unsuccessful}} \mathrm{nfev}_{\text{total}}}{\#\text{successes}}
@@ -265,7 +280,7 @@ def _step_curve(values: pd.DataFrame, grid_extra=()) -> pd.DataFrame:
 
 def performance_profile(hits: pd.DataFrame, *, kind: str = "reduction", target: float = 1e-3,
                         measure: str = "nfev") -> pd.DataFrame:
-    r"""Dolan–Moré performance profile of every optimizer (Dolan & Moré 2002, eq. 1):
+    r"""Dolan–Moré performance profile of every optimizer (Dolan & Moré 2002):
 
     .. math:: \rho_s(\tau) = \frac{1}{|P|} \left|\{p \in P : r_{p,s} \le \tau\}\right|
 
@@ -298,7 +313,7 @@ def problem_dims(runs: pd.DataFrame) -> dict[str, float]:
 
 
 def data_profile(hits: pd.DataFrame, dims: dict[str, float], *, tau: float = 1e-3) -> pd.DataFrame:
-    r"""Moré–Wild data profile of every optimizer (Moré & Wild 2009, eq. 2.9):
+    r"""Moré–Wild data profile of every optimizer (Moré & Wild 2009):
 
     .. math:: d_s(\alpha) = \frac{1}{|P|} \left|\{p \in P : \frac{t_{p,s}}{n_p + 1} \le \alpha\}\right|
 
@@ -314,7 +329,7 @@ def data_profile(hits: pd.DataFrame, dims: dict[str, float], *, tau: float = 1e-
 
 
 def runtime_ecdf(hits: pd.DataFrame, *, kind: str = "gap", measure: str = "nfev") -> pd.DataFrame:
-    r"""COCO-style runtime ECDF over (instance, target) pairs (Hansen et al. 2021, sec. 6):
+    r"""COCO-style runtime ECDF over (instance, target) pairs (Hansen et al. 2021):
 
     .. math:: F_s(b) = \frac{1}{|P|\,|T|} \left|\{(p, t) : \mathrm{RT}_{s}(p, t) \le b\}\right|
 
@@ -372,25 +387,22 @@ class Ranks:
 def _rank_rows(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
     """Average ranks along the last axis, lexicographically by (primary, secondary).
 
-    ``primary`` is replaced by its dense rank ``1..k`` and the secondary key's rank divided
-    by ``m + 1`` (``m`` entries) is added, which keeps the lexicographic order and gives
-    equal keys equal values; ``scipy.stats.rankdata`` then averages ties.
+    ``rank_i = 1 + #{j : key_j < key_i} + (#{j : key_j = key_i} - 1) / 2`` by pairwise
+    comparison (the number of optimizers is small); equal keys share their average rank.
     """
-    from scipy.stats import rankdata
-
-    m = primary.shape[-1]
-    combined = rankdata(primary, method="dense", axis=-1) + rankdata(secondary, method="dense", axis=-1) / (m + 1.0)
-    return rankdata(combined, method="average", axis=-1)
+    p_i, p_j = primary[..., :, None], primary[..., None, :]
+    s_i, s_j = secondary[..., :, None], secondary[..., None, :]
+    same = p_j == p_i
+    less = (p_j < p_i) | (same & (s_j < s_i))
+    equal = same & (s_j == s_i)
+    return 1.0 + less.sum(-1) + (equal.sum(-1) - 1) / 2.0
 
 
 def _nanmedian(a: np.ndarray, axis: int) -> np.ndarray:
     """Median ignoring NaN (seeds an optimizer has no run for); all-NaN -> inf."""
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            med = np.nanmedian(a, axis=axis)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(a, axis=axis)
     return np.where(np.isnan(med), np.inf, med)
 
 
@@ -405,9 +417,10 @@ def ranks(runs: pd.DataFrame, traces: pd.DataFrame, *, floor: float = 1e-8, resa
 
     Uncertainty: ``resamples`` bootstrap resamples of the seeds of each problem, drawn
     with replacement from ``numpy.random.default_rng(seed)`` and shared by all optimizers
-    of the problem (paired: seed ``k`` is the same start/instance for everyone), re-score
-    and re-rank; ``rank_low``/``rank_high`` are the ``(1 -/+ level)/2`` percentiles of the
-    resampled ranks (Efron & Tibshirani 1993, ch. 13). The overall mean rank of an
+    of the problem (paired: seed ``k`` is the same start/instance for everyone; an
+    optimizer that lacks some seeds resamples its own), re-score and re-rank;
+    ``rank_low``/``rank_high`` are the ``(1 -/+ level)/2`` percentiles of the resampled
+    ranks (Efron & Tibshirani 1993, ch. 13). The overall mean rank of an
     optimizer is its mean over the problems it ran, with the CI from the same resamples.
     With one seed the interval is the point estimate: there is no seed noise to measure.
     """
@@ -418,16 +431,22 @@ def ranks(runs: pd.DataFrame, traces: pd.DataFrame, *, floor: float = 1e-8, resa
     ref["score"] = np.maximum(ref["final_gap"].astype(float), floor)
     rng = np.random.default_rng(seed)
     lo_q, hi_q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
+    score_all = ref.pivot_table(index=INSTANCE, columns="optimizer_id", values="score", aggfunc="min")
+    evals_all = ref.pivot_table(index=INSTANCE, columns="optimizer_id", values="evals_to_floor", aggfunc="min",
+                                dropna=False).reindex(index=score_all.index, columns=score_all.columns)
     per_problem, boot_by_opt = [], {}
-    for problem_id, grp in ref.groupby("problem_id", sort=True):
-        score = grp.pivot_table(index="seed", columns="optimizer_id", values="score", aggfunc="min")
-        ev = grp.pivot_table(index="seed", columns="optimizer_id", values="evals_to_floor", aggfunc="min")
-        ev = ev.reindex(index=score.index, columns=score.columns)
+    for problem_id in sorted(ref["problem_id"].unique()):
+        score = score_all.loc[problem_id].dropna(axis=1, how="all")
         opts = list(score.columns)
-        s, e = score.to_numpy(float), ev.to_numpy(float)
+        s, e = score.to_numpy(float), evals_all.loc[problem_id][opts].to_numpy(float)
         point = _rank_rows(_nanmedian(s, 0), _nanmedian(e, 0))
         idx = rng.integers(0, s.shape[0], size=(resamples, s.shape[0]))
-        boot = _rank_rows(_nanmedian(s[idx], 1), _nanmedian(e[idx], 1))  # (resamples, optimizers)
+        s_med, e_med = _nanmedian(s[idx], 1), _nanmedian(e[idx], 1)  # (resamples, optimizers)
+        for j in np.flatnonzero(np.isnan(s).any(axis=0)):  # seeds missing: resample its own seeds
+            own = np.flatnonzero(~np.isnan(s[:, j]))
+            jdx = own[rng.integers(0, own.size, size=(resamples, own.size))]
+            s_med[:, j], e_med[:, j] = _nanmedian(s[jdx, j], 1), _nanmedian(e[jdx, j], 1)
+        boot = _rank_rows(s_med, e_med)
         for j, opt in enumerate(opts):
             per_problem.append({
                 "problem_id": problem_id, "optimizer_id": opt, "seeds": int((~np.isnan(s[:, j])).sum()),
@@ -453,15 +472,6 @@ def ranks(runs: pd.DataFrame, traces: pd.DataFrame, *, floor: float = 1e-8, resa
 # ---------------------------------------------------------------------------------------
 # Convergence curves
 # ---------------------------------------------------------------------------------------
-_TINY, _HUGE_LOG = 1e-300, 400.0
-
-
-def _from_log(v: np.ndarray) -> np.ndarray:
-    """``10**v``, with the divergence marker ``_HUGE_LOG`` (and anything past float range) -> inf."""
-    with np.errstate(over="ignore"):
-        return np.where(v >= _HUGE_LOG, np.inf, 10.0 ** np.minimum(v, 308.0))
-
-
 def convergence_bands(runs: pd.DataFrame, traces: pd.DataFrame, *, x: str = "steps",
                       points: int = 300) -> pd.DataFrame:
     """Median and interquartile range over seeds of the gap ``f(x_j) - f_ref`` on a grid.
@@ -470,9 +480,11 @@ def convergence_bands(runs: pd.DataFrame, traces: pd.DataFrame, *, x: str = "ste
     the x measure (steps, evaluations or seconds) spanning the runs' range: a run's value at
     grid point ``g`` is its value at its last iterate with ``x_j <= g`` (what is known for
     that cost), NaN before its first iterate, and its final value after its last (a run
-    that stopped keeps its last iterate). Quantiles are taken of ``log10`` gaps (the order
-    statistics of a monotone transform), with non-positive gaps at ``1e-300`` and
-    non-finite ones (divergence) at ``+inf``, and returned in gap units.
+    that stopped keeps its last iterate). Quantiles are the inverse of the empirical CDF
+    (Hyndman & Fan 1996, definition 1: every quantile is one of the runs' values, no
+    interpolation, which would be meaningless between a gap of 0 and a diverged ``inf``);
+    negative gaps (below a known ``f_star`` by rounding) count as 0, a non-finite value
+    (divergence) as ``inf``.
     Columns: ``problem_id, optimizer_id, x, median, q25, q75, runs`` (runs with a value).
     """
     col = measure_column(x)
@@ -486,10 +498,7 @@ def convergence_bands(runs: pd.DataFrame, traces: pd.DataFrame, *, x: str = "ste
             if tr is None or tr.empty:
                 continue
             gap = tr["fun"].to_numpy(float) - run["f_ref"]
-            finite = np.isfinite(gap)
-            logs = np.full(gap.shape, _HUGE_LOG)
-            logs[finite] = np.log10(np.maximum(gap[finite], _TINY))
-            curves.append((tr[col].to_numpy(float), logs))
+            curves.append((tr[col].to_numpy(float), np.where(np.isfinite(gap), np.maximum(gap, 0.0), np.inf)))
         if not curves:
             continue
         lo = min(c[0][0] for c in curves)
@@ -498,17 +507,14 @@ def convergence_bands(runs: pd.DataFrame, traces: pd.DataFrame, *, x: str = "ste
         if col == "step":
             grid = np.unique(np.round(grid))
         mat = np.full((len(curves), grid.size), np.nan)
-        for i, (xs, logs) in enumerate(curves):
+        for i, (xs, gaps) in enumerate(curves):
             idx = np.searchsorted(xs, grid, side="right") - 1
-            mat[i] = np.where(idx >= 0, logs[np.clip(idx, 0, None)], np.nan)
-        with np.errstate(all="ignore"):
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                q25, med, q75 = np.nanpercentile(mat, [25, 50, 75], axis=0)
+            mat[i] = np.where(idx >= 0, gaps[np.clip(idx, 0, None)], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # grid points before every run's start
+            q25, med, q75 = np.nanpercentile(mat, [25, 50, 75], axis=0, method="inverted_cdf")
         parts.append(pd.DataFrame({"problem_id": problem_id, "optimizer_id": optimizer_id, "x": grid,
-                                   "median": _from_log(med), "q25": _from_log(q25), "q75": _from_log(q75),
+                                   "median": med, "q25": q25, "q75": q75,
                                    "runs": (~np.isnan(mat)).sum(axis=0)}))
     columns = ["problem_id", "optimizer_id", "x", "median", "q25", "q75", "runs"]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)

@@ -14,8 +14,9 @@ method), ``seconds`` the optimizer's wall time when ``x_j`` was reached (evaluat
 metrics are excluded from the clock, as in AlgoPerf). The final row is the last iterate,
 evaluated once more unless the method already evaluated it (L-BFGS's line search did).
 
-No host synchronisation per step: objective values are written into a preallocated tensor
-on the run's device and read back every ``CHECK_EVERY`` steps to test the stopping rules;
+No host synchronisation per step: objective values stay on the run's device (the detached
+loss of each step is kept; every ``CHECK_EVERY`` steps one ``torch.stack`` writes the chunk
+into a preallocated tensor) and are read back once per chunk to test the stopping rules;
 when a rule fires at row ``j`` the run is cut back to row ``j``, so the record does not
 depend on the check interval. On CPU each step is time-stamped with ``perf_counter``; on a
 GPU the stamps are re-anchored at the synchronised check points.
@@ -45,7 +46,7 @@ from .device import device_kind, resolve_device, synchronize
 from .environment import environment
 from .errors import ConfigError
 from .optimizer import OptimizerSpec
-from .problem import Instance, Problem, resolve_dtype
+from .problem import AnalyticInstance, Instance, Problem, resolve_dtype
 from .registry import get_optimizer, get_problem
 
 CHECK_EVERY = 32
@@ -59,7 +60,9 @@ class Budget:
 
     At least one of ``max_steps``, ``max_evals`` or ``max_seconds`` must be set.
     ``target_gap`` stops the run at the first iterate with ``f - f_star <= target_gap``
-    (problems with unknown ``f_star`` ignore it). ``eval_every`` is the interval, in steps,
+    (problems with unknown ``f_star`` ignore it, and so do stochastic problems, whose per-step
+    values are minibatch or noisy losses: they spend their budget and report the gap of the
+    full objective at the end). ``eval_every`` is the interval, in steps,
     of evaluation-point metrics (full training loss, test loss, accuracy) for training
     problems; it is part of the budget because it shapes the record.
     """
@@ -125,6 +128,12 @@ class RunRecord:
     environment: dict = field(default_factory=dict)
     suite: str = ""
     started_at: float = 0.0
+    dim: int | None = None
+    eig_min: float | None = None
+    eig_max: float | None = None
+    condition: float | None = None
+    n_negative: int | None = None
+    spectrum_method: str | None = None
 
     @property
     def nit(self) -> int:
@@ -279,17 +288,50 @@ def run(
         torch.cuda.reset_peak_memory_stats(dev)
     try:
         with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-            torch.manual_seed(int(seed))
+            if dev.type == "cpu":
+                # the CPU generator is the only one a CPU run draws from; torch.manual_seed
+                # would also reseed every accelerator's generator (outside the fork) and
+                # format a stack trace for each lazy one: milliseconds per run
+                torch.default_generator.manual_seed(int(seed))
+            else:
+                torch.manual_seed(int(seed))
             instance = problem.instantiate(seed=int(seed), device=dev, dtype=torch_dtype)
             record.f_star = instance.f_star
             loop = _run_driver if spec.driver else _run_torch
             loop(record, instance, spec, hp, budget, dev)
+            record.dim = int(instance.dim)
+            if record.status not in ("failed", "diverged"):
+                _final_spectrum(record, instance)
     except Exception as exc:  # a fault in the problem or optimizer is a result, not a crash
         record.status = "failed"
         record.message = f"{type(exc).__name__}: {exc}"
         record.traceback = tb_module.format_exc()
     record.peak_memory = _peak_memory(dev)
     return record
+
+
+def _final_spectrum(record: RunRecord, inst: Instance) -> None:
+    """Where did it end? The Hessian spectrum at the final iterate (not timed, not counted).
+
+    Dense eigenvalues up to 2000 unknowns for analytic problems (200 for training problems,
+    whose Hessian-vector products touch all the data), Lanczos on Hessian-vector products
+    beyond (:func:`optbench.spectrum.hessian_spectrum`). Stochastic problems are skipped: the
+    spectrum of one minibatch says little about the minimum.
+    """
+    if inst.stochastic:
+        return
+    from .spectrum import hessian_spectrum
+
+    flat = inst.flat_objective()
+    analytic = isinstance(inst, AnalyticInstance)
+    try:  # a training problem's dense Hessian costs `dim` HVPs on the full data: Lanczos above 200
+        spec = hessian_spectrum(flat.f, flat.x(), max_dense=2000 if analytic else 200, k=64 if analytic else 32)
+    except (RuntimeError, ValueError, NotImplementedError) as exc:  # e.g. an op without a double-backward
+        record.spectrum_method = f"unavailable: {type(exc).__name__}"
+        return
+    record.eig_min, record.eig_max = spec["eig_min"], spec["eig_max"]
+    record.condition, record.n_negative = spec["condition"], spec["n_negative"]
+    record.spectrum_method = spec["method"]
 
 
 def _finish(record: RunRecord, arrays: dict[str, np.ndarray], status: str, message: str,
@@ -321,33 +363,70 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
     record_x = inst.dim <= TRAJECTORY_MAX_DIM
     capacity = (budget.max_steps + 1) if budget.max_steps else 1024
     rec = _Recorder(capacity, dev, params[0].dtype, inst.dim, record_x)
-    rules = _Rules(budget, inst.f_star)
+    # per-step values of a stochastic problem are minibatch / noisy losses: the target is
+    # not tested on them (the run spends its budget; its gap is that of the full objective)
+    rules = _Rules(budget, None if inst.stochastic else inst.f_star)
     cuda = dev.type != "cpu"
     cache = _EvaluationCache() if spec.reuses_evaluations else None
+    if cache is not None and inst.stochastic:
+        # a new step draws a new batch: an evaluation from the last step's batch is stale
+        def begin_step(step, _begin=inst.begin_step, _cache=cache):
+            _cache.points = None
+            _begin(step)
+    else:
+        begin_step = inst.begin_step
 
-    state = {"nfev": 0, "first": True, "row": 0}
-    fun_buf = rec.fun
+    # Rows gathered between check points: objective values stay on the device (one stack
+    # per chunk writes them into the preallocated buffer), counts and time stamps are host
+    # numbers. Everything the loop touches per step is a local, a cell or a bound method.
+    funs: list[torch.Tensor] = []
+    xs: list[torch.Tensor] = []
+    nfevs: list[int] = []
+    stamps: list[float] = []
+    nfev = 0
+    first = True
+    p0 = params[0]
+    if not record_x:
+        snapshot = None
+    elif len(params) == 1 and p0.dim() == 1:
+        def snapshot():
+            return p0.detach().clone()
+    else:
+        snapshot = inst.point
+    zero_grad, objective, opt_step = opt.zero_grad, inst.objective, opt.step
 
     def closure():
+        nonlocal nfev, first
         if cache is not None:
             hit = cache.lookup(params)
             if hit is not None:
-                if state["first"]:
-                    fun_buf[state["row"]].copy_(hit)
-                    rec.nfev[state["row"]] = state["nfev"]
-                    state["first"] = False
+                if first:
+                    funs.append(hit)
+                    nfevs.append(nfev)
+                    first = False
                 return hit
-        state["nfev"] += 1
-        opt.zero_grad()
-        loss = inst.objective()
+        nfev += 1
+        zero_grad()
+        loss = objective()
         loss.backward()
         if cache is not None:
             cache.store(params, loss)
-        if state["first"]:
-            fun_buf[state["row"]].copy_(loss.detach())
-            rec.nfev[state["row"]] = state["nfev"]
-            state["first"] = False
+        if first:
+            funs.append(loss.detach())
+            nfevs.append(nfev)
+            first = False
         return loss
+
+    def flush(first_row: int, end_row: int) -> None:
+        """Write rows ``first_row .. end_row - 1`` into the buffers; test the stopping rules."""
+        rec.grow(end_row + 1)
+        chunk = torch.stack(funs)
+        rec.fun[first_row:end_row].copy_(chunk)
+        if xs:
+            rec.x[first_row:end_row].copy_(torch.stack(xs))
+        funs.clear()
+        xs.clear()
+        rules.check(chunk.detach().cpu().double().numpy(), first_row)
 
     evals: dict[str, list] = {}
     eval_steps: list[int] = []
@@ -373,37 +452,34 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
     step = 0
     if eval_every:
         evaluate(0)
-    t0 = time.perf_counter()
     perf = time.perf_counter
+    t0 = perf()
     try:
         while True:
             # row `step` is x_step; step `step + 1` evaluates it first
-            if rec.x is not None:
-                rec.x[step].copy_(params[0].detach().reshape(-1) if len(params) == 1 else inst.point())
-            rec.seconds[step] = perf() - t0 - eval_seconds
+            if snapshot is not None:
+                xs.append(snapshot())
+            now = perf() - eval_seconds
+            stamps.append(now)
             if max_steps is not None and step >= max_steps:
                 message = f"{max_steps} steps done"
                 break
-            if max_evals is not None and state["nfev"] >= max_evals:
-                message = f"{state['nfev']} evaluations done (budget {max_evals})"
+            if max_evals is not None and nfev >= max_evals:
+                message = f"{nfev} evaluations done (budget {max_evals})"
                 break
-            if max_seconds is not None and rec.seconds[step] >= max_seconds:
+            if max_seconds is not None and now - t0 >= max_seconds:
                 message = f"time budget of {max_seconds:g} s spent"
                 break
-            state["first"] = True
-            state["row"] = step
-            inst.begin_step(step)
-            opt.step(closure)
-            if state["first"]:
+            first = True
+            begin_step(step)
+            opt_step(closure)
+            if first:
                 raise RuntimeError(
                     f"optimizer {spec.name!r} did not call the closure in step {step + 1}; "
                     "an optimizer must evaluate through step(closure)")
             step += 1
-            if step >= fun_buf.shape[0] - 1:
-                rec.grow(2 * step + 2)
-                fun_buf = rec.fun
             if step - checked >= CHECK_EVERY:
-                rules.check(fun_buf[checked:step].detach().cpu().double().numpy(), checked)
+                flush(checked, step)
                 checked = step
                 if cuda:
                     synchronize(dev)
@@ -411,24 +487,26 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
             if eval_every and step % eval_every == 0:
                 evaluate(step)
         # the last iterate x_step: evaluate it (a cache hit costs nothing)
-        state["first"], state["row"] = True, step
-        inst.begin_step(step)
+        first = True
+        begin_step(step)
         if cache is not None:
             with torch.enable_grad():
                 closure()
         else:
             with torch.no_grad():
-                fun_buf[step].copy_(inst.objective().detach())
-            state["nfev"] += 1
-            rec.nfev[step] = state["nfev"]
-        rules.check(fun_buf[checked : step + 1].detach().cpu().double().numpy(), checked)
+                funs.append(objective().detach())
+            nfev += 1
+            nfevs.append(nfev)
+        flush(checked, step + 1)
     except _Stop as stop:
         status, message, stop_row = stop.status, stop.message, stop.row
     last = step if stop_row is None else stop_row
+    rec.nfev = np.asarray(nfevs, dtype=np.int64)
+    rec.seconds = np.asarray(stamps, dtype=np.float64) - t0
     if cuda:
         synchronize(dev)
         anchors.append((step, perf() - t0 - eval_seconds))
-        rec.seconds[: step + 1] = _reanchor(rec.seconds[: step + 1], anchors)
+        rec.seconds = _reanchor(rec.seconds, anchors)
     arrays = rec.arrays(last + 1)
     if stop_row is None:
         final = float(arrays["fun"][-1])
@@ -441,6 +519,7 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
     record.evals = {k: (np.asarray(eval_steps[: len(v)], dtype=np.int64),
                         torch.stack(v).cpu().double().numpy()) for k, v in evals.items()}
     _finish(record, arrays, status, message, final, inst.point() if stop_row is None else None)
+    record.nhev = int(getattr(opt, "hessian_evaluations", 0))
 
 
 def _reanchor(stamps: np.ndarray, anchors: list[tuple[int, float]]) -> np.ndarray:
@@ -522,7 +601,7 @@ class DriverTask:
         xt = self._tensor(x).requires_grad_(True)
         f = self._flat(xt)
         (g,) = torch.autograd.grad(f, xt)
-        value = float(f)
+        value = float(f.detach())
         self._last = (np.asarray(x, dtype=np.float64).tobytes(), value)
         if self.steps == 0 and self.nfev == 1:
             self._record(0, value, x)
@@ -569,6 +648,11 @@ class DriverTask:
 
 
 def _run_driver(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict, budget: Budget, dev) -> None:
+    if inst.stochastic:
+        raise ValueError(
+            f"driver {spec.name!r} runs its own loop and line search, which need a deterministic objective; "
+            f"problem {record.problem!r} is stochastic (minibatches or noise): use it full-batch or with a "
+            "torch.optim-style optimizer")
     rec = _Recorder(min(budget.max_steps or 1024, 1 << 20) + 1, "cpu", torch.float64, inst.dim,
                     inst.dim <= TRAJECTORY_MAX_DIM)
     rules = _Rules(budget, inst.f_star)

@@ -122,7 +122,7 @@ def hessian_spectrum(f: Callable[[Tensor], Tensor], x: Tensor, *, max_dense: int
 def _lanczos(f: Callable[[Tensor], Tensor], x: Tensor, k: int, seed: int) -> Tensor | None:
     """Ritz values (ascending, float64) of ``k`` Lanczos steps on ``v -> H v`` at ``x``.
 
-    Full reorthogonalisation (applied twice, "twice is enough", Parlett 1998, sec. 6.9)
+    Full reorthogonalisation (applied twice: "twice is enough", Parlett, The Symmetric Eigenvalue Problem)
     keeps ``Q`` orthonormal, so no spurious copies of converged Ritz values appear.
     """
     grad = torch.func.grad(f)

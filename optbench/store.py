@@ -13,6 +13,7 @@ key keeps each run once.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -55,6 +56,12 @@ RUN_COLUMNS = [
     ("x", "TEXT"),
     ("environment", "TEXT"),
     ("started_at", "REAL"),
+    ("dim", "INTEGER"),
+    ("eig_min", "REAL"),
+    ("eig_max", "REAL"),
+    ("condition", "REAL"),
+    ("n_negative", "INTEGER"),
+    ("spectrum_method", "TEXT"),
 ]
 JSON_COLUMNS = ("problem_params", "hyperparameters", "budget", "x", "environment")
 
@@ -79,6 +86,39 @@ def to_npy(array: np.ndarray) -> bytes:
 
 def from_npy(data: bytes) -> np.ndarray:
     return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+class CorruptStoreError(StoreError, ValueError):
+    """A results file whose contents cannot be decoded (damaged pages, a blob that is not npy)."""
+
+
+def _trace_array(data: bytes, key: str, name: str, path: Path) -> np.ndarray:
+    try:
+        return from_npy(data)
+    except (ValueError, EOFError, OSError) as exc:
+        raise CorruptStoreError(
+            f"results file {str(path)!r} is damaged: array {name!r} of run {key} cannot be read ({exc}); "
+            "move the file away (or pass another --db) and re-run the suite"
+        ) from exc
+
+
+@contextlib.contextmanager
+def _sqlite_errors(path: Path, doing: str):
+    """Turn any ``sqlite3.DatabaseError`` into a :class:`StoreError` that says what to do."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            hint = "another process kept it locked for over a minute; try again"
+        elif isinstance(exc, sqlite3.OperationalError) and "malformed" not in text:
+            hint = "check the disk (space, permissions) and try again"
+        else:
+            raise CorruptStoreError(
+                f"results file {str(path)!r} is damaged or not an optbench database ({doing}: {text}); "
+                "move it away (or pass another --db) and re-run the suite"
+            ) from exc
+        raise StoreError(f"cannot {doing} results file {str(path)!r}: {text}; {hint}") from exc
 
 
 def _json(value) -> str | None:
@@ -122,8 +162,8 @@ class Store:
             self.conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:
             raise StoreError(
-                f"{str(self.path)!r} is not a readable optbench results database ({exc}); "
-                "pass another --db path, or move this file away"
+                f"{str(self.path)!r} is not a readable optbench results database ({exc}): it is damaged or not "
+                "an SQLite file; pass another --db path, or move this file away"
             ) from exc
 
     def _create(self) -> None:
@@ -136,7 +176,12 @@ class Store:
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def _check_existing(self) -> None:
-        self.conn.execute("PRAGMA quick_check").fetchall()
+        problems = [r[0] for r in self.conn.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise CorruptStoreError(
+                f"results file {str(self.path)!r} is damaged (sqlite quick_check: {'; '.join(problems[:3])}); "
+                "move it away (or pass another --db) and re-run the suite"
+            )
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not tables:
             self._create()
@@ -164,42 +209,50 @@ class Store:
             value = getattr(record, name)
             if name in JSON_COLUMNS:
                 value = _json(value)
-            elif name in ("fun", "best", "f0", "f_star", "gap", "seconds"):
+            elif name in ("fun", "best", "f0", "f_star", "gap", "seconds", "eig_min", "eig_max", "condition"):
                 value = _real(value)
             row[name] = value
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)
+        traces = [(record.key, name, to_npy(arr)) for name, arr in record.trace.items()]
+        evals = [(record.key, m, to_npy(s), to_npy(v)) for m, (s, v) in record.evals.items()]
+        with _sqlite_errors(self.path, "write to"):
+            return self._insert(cols, marks, list(row.values()), traces, evals)
+
+    def _insert(self, cols: str, marks: str, values: list, traces: list, evals: list) -> bool:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            cur = conn.execute(f"INSERT OR IGNORE INTO runs ({cols}) VALUES ({marks})", list(row.values()))
+            cur = conn.execute(f"INSERT OR IGNORE INTO runs ({cols}) VALUES ({marks})", values)
             if cur.rowcount == 0:
                 conn.execute("ROLLBACK")
                 return False
-            conn.executemany(
-                "INSERT INTO traces VALUES (?, ?, ?)",
-                [(record.key, name, to_npy(arr)) for name, arr in record.trace.items()],
-            )
-            conn.executemany(
-                "INSERT INTO evals VALUES (?, ?, ?, ?)",
-                [(record.key, m, to_npy(s), to_npy(v)) for m, (s, v) in record.evals.items()],
-            )
+            conn.executemany("INSERT INTO traces VALUES (?, ?, ?)", traces)
+            conn.executemany("INSERT INTO evals VALUES (?, ?, ?, ?)", evals)
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         return True
 
     def delete(self, keys: Iterable[str]) -> None:
         keys = list(keys)
-        self.conn.execute("BEGIN IMMEDIATE")
-        for table in ("traces", "evals", "runs"):
-            self.conn.executemany(f"DELETE FROM {table} WHERE key = ?", [(k,) for k in keys])
-        self.conn.execute("COMMIT")
+        with _sqlite_errors(self.path, "delete runs from"):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for table in ("traces", "evals", "runs"):
+                    self.conn.executemany(f"DELETE FROM {table} WHERE key = ?", [(k,) for k in keys])
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
 
     # -- reading -------------------------------------------------------------
     def keys(self) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT key FROM runs")}
+        with _sqlite_errors(self.path, "read"):
+            return {r[0] for r in self.conn.execute("SELECT key FROM runs")}
 
     def close(self) -> None:
         self.conn.close()
@@ -216,10 +269,14 @@ class Results:
     per run and step), ``evals`` (one row per run, evaluation point and metric)."""
 
     def __init__(self, store: Store):
+        self.path = store.path
+        self._conn = store.conn
+        with _sqlite_errors(self.path, "read"):
+            self._read(store.conn)
+
+    def _read(self, conn) -> None:
         import pandas as pd
 
-        self.path = store.path
-        conn = store.conn
         runs = pd.read_sql_query("SELECT * FROM runs ORDER BY problem, optimizer, seed", conn)
         for col in JSON_COLUMNS:
             runs[col] = runs[col].map(lambda s: json.loads(s) if isinstance(s, str) else None)
@@ -228,7 +285,7 @@ class Results:
         self.runs = runs
         frames = {}
         for key, name, data in conn.execute("SELECT key, name, data FROM traces WHERE name != 'x'"):
-            frames.setdefault(key, {})[name] = from_npy(data)
+            frames.setdefault(key, {})[name] = _trace_array(data, key, name, self.path)
         parts = []
         for key, cols in frames.items():
             df = pd.DataFrame(cols)
@@ -242,16 +299,16 @@ class Results:
         self.traces = traces
         erows = []
         for key, metric, steps, vals in conn.execute("SELECT key, metric, steps, vals FROM evals"):
-            s, v = from_npy(steps), from_npy(vals)
+            s, v = _trace_array(steps, key, metric, self.path), _trace_array(vals, key, metric, self.path)
             erows.append(pd.DataFrame({"key": key, "metric": metric, "step": s, "value": v}))
         self.evals = (pd.concat(erows, ignore_index=True) if erows
                       else pd.DataFrame(columns=["key", "metric", "step", "value"]))
-        self._conn = conn
 
     def trajectory(self, key: str) -> np.ndarray | None:
         """The iterates ``x_j`` of a low-dimensional run, shape ``(rows, dim)``, or None."""
-        row = self._conn.execute("SELECT data FROM traces WHERE key = ? AND name = 'x'", (key,)).fetchone()
-        return from_npy(row[0]) if row else None
+        with _sqlite_errors(self.path, "read"):
+            row = self._conn.execute("SELECT data FROM traces WHERE key = ? AND name = 'x'", (key,)).fetchone()
+        return _trace_array(row[0], key, "x", self.path) if row else None
 
 
 def varying_labels(names, params) -> list[str]:

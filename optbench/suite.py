@@ -7,6 +7,7 @@ flags. Lists are grids; the run matrix is their product, each cell seeded::
     seeds = 3                       # or a list: [0, 1, 2]
     device = "auto"                 # auto | cpu | cuda | cuda:N | mps
     # dtype = "float64"             # default: each problem's own (float64 analytic, float32 neural)
+    # time_limit = 600              # hard wall-clock seconds per run (see optbench.execute)
 
     [budget]                        # optbench.Budget fields
     max_steps = 500
@@ -20,6 +21,11 @@ flags. Lists are grids; the run matrix is their product, each cell seeded::
     [[optimizers]]
     name = "adam"
     hyperparameters = { lr = [1e-3, 1e-2] }
+
+    [tune]                          # optional: `optbench tune` (see optbench.tune)
+    budget = 8                      # trials per optimizer per problem
+    method = "grid"                 # grid | random
+    metric = "final-loss"           # final-loss | test-loss | time-to-target
 
 On the command line the same selection reads ``--problems "rosenbrock[dim=[2,10]],tag:mgh"``
 and ``--optimizers "adam[lr=1e-2],lbfgs"`` (benchopt's syntax).
@@ -41,7 +47,8 @@ else:  # pragma: no cover
 
 from .errors import ConfigError, UnknownNameError, did_you_mean
 
-SUITE_KEYS = {"name", "description", "seeds", "device", "dtype", "budget", "problems", "optimizers"}
+SUITE_KEYS = {"name", "description", "seeds", "device", "dtype", "budget", "problems", "optimizers", "time_limit",
+              "tune"}
 PROBLEM_KEYS = {"name", "select", "params", "budget", "dtype"}
 OPTIMIZER_KEYS = {"name", "select", "hyperparameters"}
 
@@ -87,11 +94,14 @@ class Suite:
     dtype: str | None = None
     description: str = ""
     source: str = "<command line>"
+    time_limit: float | None = None
+    tune: dict[str, Any] = field(default_factory=dict)  # the [tune] table: see optbench.tune
 
     def jobs(self) -> list[Job]:
         """Expand the grids into jobs, validating every name and (hyper)parameter first."""
         from .device import resolve_device
         from .problem import resolve_dtype
+        from .optimizer import validate_hyperparameters
         from .registry import OPTIMIZERS, PROBLEMS, get_optimizer
         from .runner import job_key
 
@@ -115,7 +125,10 @@ class Suite:
             for name in OPTIMIZERS.match(sel.pattern):
                 spec = get_optimizer(name)
                 for hp in _grid(sel.grid):
-                    optimizer_cells.append((name, spec.resolve(hp)))
+                    try:
+                        optimizer_cells.append((name, validate_hyperparameters(spec, hp)))
+                    except ConfigError as exc:
+                        raise ConfigError(f"{self.source}: {exc}") from None
         jobs, seen = [], set()
         for (pname, pparams, budget, dtype), (oname, hp), seed in itertools.product(
             problem_cells, optimizer_cells, self.seeds
@@ -214,6 +227,8 @@ def parse_suite(text: str, *, source: str = "<suite>") -> Suite:
         device=str(data.get("device", "auto")),
         dtype=data.get("dtype"),
         source=source,
+        time_limit=_time_limit(data.get("time_limit"), source),
+        tune=_tune(data.get("tune", {}), source),
     )
 
 
@@ -234,6 +249,20 @@ def _selection(entry: dict, allowed: set[str], grid_key: str, source: str, what:
     if not isinstance(grid, dict):
         raise ConfigError(f"{source}: '{grid_key}' of {pattern!r} must be a table")
     return Selection(pattern, dict(grid), dict(entry.get("budget", {})), entry.get("dtype"))
+
+
+def _tune(value, source: str) -> dict[str, Any]:
+    from .tune import parse_tune_table
+
+    return parse_tune_table(value, source)
+
+
+def _time_limit(value, source: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"{source}: time_limit = {value!r} must be a positive number of seconds")
+    return float(value)
 
 
 def _seeds(value, source: str) -> list[int]:

@@ -1,0 +1,307 @@
+r"""Seeds in parallel: ``S`` seeds of one analytic job as a single batched run.
+
+For an *elementwise* optimizer (``elementwise=True`` on its registration: the SGD family,
+Adagrad, RMSprop, Adam, AdamW, ...) and an analytic problem, the ``S`` seeds' starting points
+become the rows of one parameter tensor ``X`` of shape ``(S, dim)`` and the optimizer minimises
+
+.. math:: F(X) = \sum_{i=1}^{S} f(X_i).
+
+The rows do not interact: :math:`\partial F / \partial X_i = \nabla f(X_i)`, and an
+elementwise optimizer updates each coordinate from that coordinate's own gradient history
+(its step counter is shared, and every row takes the same number of steps). Each row thus
+follows the trajectory its seed follows alone, up to the last bit of the floating-point
+operations: torch's vectorised kernels on ``(S, dim)`` may round differently than on
+``(dim,)`` (a fused multiply-add, a matrix product instead of a matrix-vector product), so
+traces agree to about ``1e-15`` relative, not bit for bit.
+
+Every row gets the record the serial runner (:func:`optbench.runner.run`) would give it:
+``f(X_i)`` per step in a preallocated ``(steps + 1, S)`` trace (written on the device, read
+back every ``CHECK_EVERY`` steps, no host synchronisation per step), the runner's own
+stopping rules applied to each column (``converged``, ``diverged``; ``budget`` when steps or
+evaluations run out), the same cut-back to the stopping row, the same evaluation counts
+(every closure call evaluates every row) and the same key. A row that has stopped keeps
+being updated in the batch -- removing it would mean rebuilding the optimizer state -- but its
+record ends at its own stopping row; the batch ends when every row has stopped or the budget
+is spent.
+
+**Time is shared.** A row's ``seconds`` are the batch's wall-clock time at that step (the
+whole batch's cost, not a share of it); records carry ``environment["batched_seeds"] = S``
+so analyses can tell. Budgets with ``max_seconds`` are therefore not batched: a seed alone
+would take more steps in the same time.
+
+What falls back to one run per seed (:func:`batchable` is ``False``): training problems,
+analytic problems with their own instance (stochastic ones such as ``noisy-quadratic``),
+non-elementwise optimizers, drivers, methods that need the functional objective or reuse
+evaluations, and ``max_seconds`` budgets. If a batched run raises, or its optimizer draws
+random numbers (it would draw them for all rows from one stream, not per seed), the seeds
+are run one by one, so every record is the one a serial run gives.
+
+>>> import optbench
+>>> from optbench.batched import run_batched
+>>> from optbench.suite import parse_selections, Suite
+>>> suite = Suite("demo", parse_selections(["rosenbrock[start=random]"]), parse_selections(["adam[lr=0.05]"]),
+...               seeds=[0, 1, 2, 3], budget={"max_steps": 300}, device="cpu")
+>>> [r.status for r in run_batched(suite.jobs())]
+['budget', 'budget', 'budget', 'budget']
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import fields
+
+import numpy as np
+import torch
+
+from . import runner
+from .device import resolve_device, synchronize
+from .environment import environment
+from .problem import AnalyticProblem, resolve_dtype
+from .registry import get_optimizer, get_problem
+from .runner import TRAJECTORY_MAX_DIM, RunRecord, _finish, _peak_memory, _reanchor, _Rules, _Stop, job_key
+from .suite import Job
+
+_SHARED = tuple(f.name for f in fields(Job) if f.name not in ("seed", "key"))
+
+
+class _UsesRandomness(Exception):
+    """Internal: the optimizer drew random numbers, so rows would not match their seeds."""
+
+
+def batchable(job: Job) -> bool:
+    """Whether ``job`` can run as a row of a batch of seeds (see the module docstring)."""
+    spec = get_optimizer(job.optimizer)
+    if not spec.elementwise or spec.driver or spec.needs_objective or spec.reuses_evaluations:
+        return False
+    if job.budget.max_seconds is not None:
+        return False
+    problem = get_problem(job.problem, **job.problem_params)
+    return (isinstance(problem, AnalyticProblem) and not problem.stochastic
+            and type(problem).instantiate is AnalyticProblem.instantiate)
+
+
+def groups(jobs: list[Job]) -> list[list[Job]]:
+    """Partition ``jobs`` into batches for :func:`run_batched` and single jobs.
+
+    Batchable jobs that differ only in seed form one group (in their original order); every
+    other job is a group of its own. Groups come in the order of their first job.
+    """
+    out: dict = {}
+    verdicts: dict[str, bool] = {}
+    for i, job in enumerate(jobs):
+        signature = _signature(job)
+        if signature not in verdicts:  # what is batchable does not depend on the seed
+            verdicts[signature] = batchable(job)
+        out.setdefault(signature if verdicts[signature] else ("single", i), []).append(job)
+    return list(out.values())
+
+
+def _signature(job: Job) -> str:
+    return json.dumps([getattr(job, name) if name != "budget" else job.budget.to_dict() for name in _SHARED],
+                      sort_keys=True, default=repr)
+
+
+def run_batched(jobs: list[Job]) -> list[RunRecord]:
+    """Run jobs that differ only in seed as one batch; one record per job, in order.
+
+    Raises ``ValueError`` if the jobs differ in anything but the seed or are not
+    :func:`batchable`.
+    """
+    if not jobs:
+        return []
+    first = _signature(jobs[0])
+    for job in jobs:
+        if _signature(job) != first:
+            raise ValueError(f"run_batched: {job.label} differs from {jobs[0].label} in more than the seed")
+    if not batchable(jobs[0]):
+        raise ValueError(f"run_batched: {jobs[0].label} cannot be batched (see optbench.batched.batchable)")
+    try:
+        return _run_batch(jobs)
+    except Exception:  # a fault, or randomness in the optimizer: each seed gets its own run
+        return [_run_alone(job) for job in jobs]
+
+
+def _run_alone(job: Job) -> RunRecord:
+    return runner.run(job.problem, job.optimizer, hyperparameters=job.hyperparameters,
+                      problem_params=job.problem_params, seed=job.seed, budget=job.budget, device=job.device,
+                      dtype=job.dtype, suite=job.suite)
+
+
+def _rng_state(dev: torch.device) -> torch.Tensor:
+    return torch.cuda.get_rng_state(dev) if dev.type == "cuda" else torch.get_rng_state()
+
+
+def _run_batch(jobs: list[Job]) -> list[RunRecord]:
+    job = jobs[0]
+    problem = get_problem(job.problem, **job.problem_params)
+    spec = get_optimizer(job.optimizer)
+    hp = spec.resolve(job.hyperparameters)
+    budget = job.budget
+    dev = resolve_device(job.device)
+    dtype = resolve_dtype(job.dtype) or problem.default_dtype
+    dtype_name = str(dtype).replace("torch.", "")
+    env = {**environment(dev), "batched_seeds": str(len(jobs))}
+    started = time.time()
+    records = []
+    for j in jobs:
+        rec = RunRecord(
+            key=job_key(problem.name, problem.params, spec.name, hp, j.seed, budget.to_dict(), dtype_name, str(dev)),
+            problem=problem.name, problem_params=dict(problem.params), optimizer=spec.name, hyperparameters=hp,
+            seed=int(j.seed), device=str(dev), dtype=dtype_name, budget=budget.to_dict(), f_star=problem.f_star,
+            environment=dict(env), suite=j.suite, started_at=started,
+        )
+        if rec.key != j.key:
+            raise RuntimeError(f"job key mismatch for {j.label}: {j.key} != {rec.key}")
+        records.append(rec)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(dev)
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        before = _rng_state(dev)
+        x0 = torch.stack([problem.start_point(int(j.seed), dtype, dev) for j in jobs])
+        _loop(records, problem, spec, hp, budget, dev, x0, lambda: torch.equal(before, _rng_state(dev)))
+    peak = _peak_memory(dev)
+    for rec in records:
+        rec.peak_memory = peak
+    return records
+
+
+def _grown(buf: torch.Tensor, needed: int) -> torch.Tensor:
+    new = torch.empty(max(needed, 2 * buf.shape[0]), *buf.shape[1:], device=buf.device, dtype=buf.dtype)
+    new[: buf.shape[0]] = buf
+    return new
+
+
+def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> None:
+    """The serial runner's loop (:func:`optbench.runner._run_torch`) with one column per seed."""
+    n_rows = x0.shape[0]
+    x = x0.clone().requires_grad_(True)
+    opt = spec.factory([x], **hp)
+    record_x = problem.dim <= TRAJECTORY_MAX_DIM
+    rules = [_Rules(budget, problem.f_star) for _ in range(n_rows)]
+    stops: list[_Stop | None] = [None] * n_rows
+    active = np.ones(n_rows, dtype=bool)
+    blowup = None
+    target = budget.target_gap if problem.f_star is not None else None
+    cuda = dev.type != "cpu"
+    f = problem.f
+
+    funs: list[torch.Tensor] = []
+    xs: list[torch.Tensor] = []
+    nfevs: list[int] = []
+    stamps: list[float] = []
+    capacity = budget.max_steps + 1 if budget.max_steps else 1024
+    fun_buf = torch.empty(capacity, n_rows, device=dev, dtype=x0.dtype)
+    x_buf = torch.empty(capacity, *x0.shape, device=dev, dtype=x0.dtype) if record_x else None
+    written = 0  # rows of the buffers filled so far
+    nfev = 0
+    first = True
+    zero_grad, opt_step = opt.zero_grad, opt.step
+
+    def closure():
+        nonlocal nfev, first
+        nfev += 1
+        zero_grad()
+        values = f(x)
+        loss = values.sum()
+        loss.backward()
+        if first:
+            funs.append(values.detach())
+            nfevs.append(nfev)
+            first = False
+        return loss
+
+    def flush(first_row: int) -> None:
+        """Write the gathered rows into the buffers and apply each active seed's rules."""
+        nonlocal blowup, fun_buf, x_buf, written
+        chunk = torch.stack(funs)
+        if chunk.shape[1:] != (n_rows,):
+            raise ValueError(f"{problem.name}.f returned shape {tuple(chunk.shape[1:])} for {n_rows} points; "
+                             f"expected ({n_rows},)")
+        end_row = first_row + chunk.shape[0]
+        if end_row > fun_buf.shape[0]:  # no step budget: double the buffers
+            fun_buf, x_buf = _grown(fun_buf, end_row), None if x_buf is None else _grown(x_buf, end_row)
+        fun_buf[first_row:end_row].copy_(chunk)
+        if xs:
+            x_buf[first_row:end_row].copy_(torch.stack(xs))
+        written = end_row
+        values = chunk.detach().cpu().double().numpy()
+        funs.clear()
+        xs.clear()
+        cols = np.flatnonzero(active)
+        if blowup is not None:
+            # the rules fire only on a value that is bad or within the target: screen first
+            v = values[:, cols]
+            flag = ~np.isfinite(v) | (v > blowup[cols])
+            if target is not None:
+                flag |= v - problem.f_star <= target
+            cols = cols[flag.any(axis=0)]
+        for i in cols:
+            try:
+                rules[i].check(values[:, i], first_row)
+            except _Stop as stop:
+                stops[i] = stop
+                active[i] = False
+        if blowup is None:
+            f0 = np.array([np.nan if r.f0 is None else r.f0 for r in rules])
+            blowup = f0 + budget.divergence_factor * np.maximum(1.0, np.abs(f0))
+
+    checked = 0
+    anchors: list[tuple[int, float]] = [(0, 0.0)]
+    max_steps, max_evals = budget.max_steps, budget.max_evals
+    message = ""
+    step = 0
+    perf = time.perf_counter
+    t0 = perf()
+    while True:
+        if record_x:
+            xs.append(x.detach().clone())
+        stamps.append(perf())
+        if max_steps is not None and step >= max_steps:
+            message = f"{max_steps} steps done"
+            break
+        if max_evals is not None and nfev >= max_evals:
+            message = f"{nfev} evaluations done (budget {max_evals})"
+            break
+        first = True
+        opt_step(closure)
+        if first:
+            raise RuntimeError(f"optimizer {spec.name!r} did not call the closure in step {step + 1}; "
+                               "an optimizer must evaluate through step(closure)")
+        if step == 0 and not rng_untouched():
+            raise _UsesRandomness(spec.name)
+        step += 1
+        if step - checked >= runner.CHECK_EVERY:
+            flush(checked)
+            checked = step
+            if cuda:
+                synchronize(dev)
+                anchors.append((step, perf() - t0))
+            if not active.any():
+                break
+    if active.any():
+        # the last iterate of the seeds still running: evaluate it
+        with torch.no_grad():
+            funs.append(f(x).detach())
+        nfev += 1
+        nfevs.append(nfev)
+        flush(checked)
+    if not rng_untouched():
+        raise _UsesRandomness(spec.name)
+    seconds = np.asarray(stamps, dtype=np.float64) - t0
+    if cuda:
+        synchronize(dev)
+        anchors.append((step, perf() - t0))
+        seconds = _reanchor(seconds, anchors)
+    fun = fun_buf[:written].cpu().double().numpy()
+    nfev_arr = np.asarray(nfevs, dtype=np.int64)
+    traj = x_buf[:written].cpu().double().numpy() if record_x else None
+    final_x = x.detach()
+    for i, rec in enumerate(records):
+        stop = stops[i]
+        last = step if stop is None else stop.row
+        arrays = {"step": np.arange(last + 1, dtype=np.int64), "fun": fun[: last + 1, i].copy(),
+                  "nfev": nfev_arr[: last + 1].copy(), "seconds": seconds[: last + 1].copy()}
+        if traj is not None:
+            arrays["x"] = traj[: last + 1, i].copy()
+        status, msg = ("budget", message) if stop is None else (stop.status, stop.message)
+        _finish(rec, arrays, status, msg, float(arrays["fun"][-1]), final_x[i] if stop is None else None)

@@ -1,0 +1,348 @@
+"""Reports: which optimizer, on what, and how sure are we?
+
+:func:`write_report` turns results into a self-contained ``index.html`` (figures embedded,
+no external assets), a ``summary.md`` for GitHub, the figures as PNG files and CSV tables;
+:func:`summary_table` is the per problem x optimizer table the CLI prints after a run.
+
+matplotlib and seaborn are imported only inside :func:`write_report` (through
+:mod:`.figures`), so importing this package, or calling :func:`summary_table`, stays cheap.
+
+Example (needs a results file)::
+
+    import optbench
+    from optbench.report import write_report
+
+    paths = write_report(optbench.load("results.sqlite"), "reports/results")
+    paths["html"]  # PosixPath('reports/results/index.html')
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .. import metrics
+from ..errors import ConfigError
+from ..store import varying_labels
+from .content import Bullets, Paragraph, Report, Section, Table, fmt_value
+
+__all__ = ["write_report", "summary_table"]
+
+STATUSES = ("converged", "budget", "stopped", "diverged", "failed", "timeout")
+BAD_STATUSES = ("diverged", "failed", "timeout")
+TTT_TARGET = 1e-6
+
+
+@dataclass
+class _Selection:
+    runs: pd.DataFrame
+    traces: pd.DataFrame
+    evals: pd.DataFrame
+    trajectory: Callable[[str], np.ndarray | None]
+
+
+def _select(results, suite: str | None) -> _Selection:
+    runs = results.runs
+    if suite is not None:
+        known = sorted(set(runs["suite"].dropna().astype(str))) if "suite" in runs.columns else []
+        runs = runs[runs["suite"] == suite]
+        if runs.empty:
+            raise ConfigError(f"no runs of suite {suite!r} in these results; suites present: "
+                              f"{', '.join(map(repr, known)) or '(none)'}")
+    if runs.empty:
+        raise ConfigError("these results hold no runs; run a suite first (optbench run ...)")
+    if suite is not None:  # ids name only the parameters that vary within the selection
+        runs = runs.assign(problem_id=varying_labels(runs["problem"], runs["problem_params"]),
+                           optimizer_id=varying_labels(runs["optimizer"], runs["hyperparameters"]))
+    keys = set(runs["key"])
+    traces = results.traces[results.traces["key"].isin(keys)]
+    if suite is not None:
+        ids = runs.set_index("key")
+        traces = traces.assign(problem_id=traces["key"].map(ids["problem_id"]),
+                               optimizer_id=traces["key"].map(ids["optimizer_id"]))
+    evals = results.evals
+    evals = evals[evals["key"].isin(keys)] if evals is not None and len(evals) else pd.DataFrame(
+        columns=["key", "metric", "step", "value"])
+    return _Selection(runs.reset_index(drop=True), traces, evals, results.trajectory)
+
+
+def _summary(runs_ref: pd.DataFrame) -> pd.DataFrame:
+    counts = (runs_ref.groupby(["problem_id", "optimizer_id"])["status"].value_counts().unstack(fill_value=0)
+              .reindex(columns=list(STATUSES), fill_value=0))
+    g = runs_ref.groupby(["problem_id", "optimizer_id"])
+    stats = pd.DataFrame({
+        "runs": g.size(),
+        "reference": g["reference"].agg(lambda s: "/".join(sorted(set(s)))),
+        "median_final_gap": g["final_gap"].median(),
+        "median_seconds": g["seconds"].median(),
+        "median_nfev": g["nfev"].median(),
+        "median_steps": g["steps"].median(),
+    })
+    out = stats[["runs"]].join(counts).join(stats.drop(columns="runs")).reset_index()
+    return out.astype({s: int for s in STATUSES})
+
+
+def summary_table(results, *, suite: str | None = None) -> pd.DataFrame:
+    """Per problem_id x optimizer_id: runs, the count of each status (converged, budget,
+    stopped, diverged, failed, timeout), the gap reference (``f_star`` or
+    ``best_observed``, see :mod:`optbench.metrics`), and the medians over seeds of the
+    final gap, the optimizer time (s), the evaluations and the steps."""
+    return _summary(metrics.with_reference(_select(results, suite).runs))
+
+
+# ---------------------------------------------------------------------------------------
+# Building the report's content
+# ---------------------------------------------------------------------------------------
+def _first_line(message) -> str:
+    text = "" if message is None or (isinstance(message, float) and np.isnan(message)) else str(message)
+    line = text.strip().splitlines()[0] if text.strip() else "(no message)"
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
+def _seeds(values) -> str:
+    seeds = sorted(int(s) for s in values)
+    return ", ".join(map(str, seeds[:12])) + (f" … ({len(seeds)} seeds)" if len(seeds) > 12 else "")
+
+
+def _ci(rank, lo, hi) -> str:
+    return f"{rank:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame) -> Section:
+    ov = rk.overall
+    n_seeds = runs_ref.groupby("problem_id")["seed"].nunique()
+    pct = f"{100 * rk.level:g}%"
+    blocks = [Paragraph(
+        f"Overall ranking (rank 1 = best). On each problem the optimizers are ranked by the median over seeds "
+        f"of the final gap f − f_ref; gaps below {rk.floor:g} tie and are ordered by the evaluations needed to "
+        f"get there; ranks are averaged over problems. In brackets: the {pct} percentile bootstrap confidence "
+        f"interval over seeds ({rk.resamples} resamples of each problem's seeds, paired across optimizers).")]
+    items = [f"{row.optimizer_id} ranks {_ci(row.mean_rank, row.rank_low, row.rank_high)} "
+             f"({pct} bootstrap CI over seeds; {row.problems} problem{'s' if row.problems != 1 else ''})"
+             for row in ov.itertuples(index=False)]
+    blocks.append(Bullets(items, ordered=True))
+    verdicts = []
+    for a, b in zip(ov.itertuples(index=False), list(ov.itertuples(index=False))[1:]):
+        if a.rank_high < b.rank_low:
+            verdicts.append(f"{a.optimizer_id} ranks ahead of {b.optimizer_id} beyond seed noise "
+                            f"(their {pct} intervals do not overlap).")
+        else:
+            verdicts.append(f"{a.optimizer_id} and {b.optimizer_id}: their order is within seed noise "
+                            f"(their {pct} intervals overlap).")
+    if verdicts:
+        blocks.append(Bullets(verdicts))
+    if n_seeds.min() < 2:
+        blocks.append(Paragraph("Some problems have a single seed: their intervals cannot show seed noise "
+                                "(they collapse to the point estimate). Run more seeds for uncertainty."))
+    elif n_seeds.min() < 5:
+        blocks.append(Paragraph(f"With as few as {n_seeds.min()} seeds per problem the bootstrap sees few distinct "
+                                "resamples and its intervals tend to be too narrow: read 'beyond seed noise' as "
+                                "indicative, and run more seeds to confirm."))
+    pp = rk.per_problem
+    wide = pp.assign(cell=[_ci(r, lo, hi) for r, lo, hi in zip(pp["rank"], pp["rank_low"], pp["rank_high"])]
+                     ).pivot(index="problem_id", columns="optimizer_id", values="cell").fillna("")
+    ref = runs_ref.groupby("problem_id")["reference"].agg(lambda s: "/".join(sorted(set(s))))
+    winners = pp.loc[pp.groupby("problem_id")["rank"].idxmin()].set_index("problem_id")["optimizer_id"]
+    wide = wide.reindex(columns=list(ov["optimizer_id"]))
+    table = pd.concat([wide, pd.DataFrame({"best": winners, "seeds": n_seeds, "f_ref": ref})], axis=1)
+    table = table.reset_index().rename(columns={"index": "problem_id"})
+    blocks.append(Table.from_frame(
+        "Rank per problem, with its bootstrap CI over seeds", table,
+        "f_ref: f_star (known minimum) or best_observed (best value any run reached on that problem and seed)."))
+    return Section("ranking", "Ranking", blocks)
+
+
+def _status_section(runs: pd.DataFrame) -> Section:
+    counts = runs.groupby("optimizer_id")["status"].value_counts().unstack(fill_value=0).reindex(
+        columns=list(STATUSES), fill_value=0)
+    counts.loc["all optimizers"] = counts.sum()
+    total = counts.loc["all optimizers"]
+    blocks = [Paragraph("Runs by status: " + ", ".join(f"{int(total[s])} {s}" for s in STATUSES) + ". "
+                        "converged = reached the target gap; budget = steps/evaluations/time ran out; stopped = "
+                        "the method ended on its own criterion; diverged = NaN/Inf or blow-up; failed = an "
+                        "exception; timeout = the hard wall-clock limit."),
+              Table.from_frame("Status counts per optimizer", counts.reset_index().rename(
+                  columns={"optimizer_id": "optimizer"}))]
+    bad = runs[runs["status"].isin(BAD_STATUSES)]
+    if len(bad):
+        bad = bad.assign(first=bad["message"].map(_first_line))
+        items = [f"{p} / {o}, seed{'s' if len(g) > 1 else ''} {_seeds(g['seed'])}: {st} — {msg}"
+                 for (p, o, st, msg), g in bad.groupby(["problem_id", "optimizer_id", "status", "first"], sort=True)]
+        blocks += [Paragraph("Runs that diverged, failed or timed out (first line of the message; the full "
+                             "traceback is in runs.csv):"), Bullets(items)]
+    return Section("status", "Run status and failures", blocks)
+
+
+def _results_section(summary: pd.DataFrame, ttt: pd.DataFrame) -> Section:
+    cols = ["problem_id", "optimizer_id", "runs", *STATUSES, "median_final_gap", "median_nfev", "median_steps",
+            "median_seconds"]
+    blocks = [Table.from_frame("Per problem and optimizer (medians over seeds)", summary[cols],
+                               "median_final_gap: f − f_ref at the final iterate (inf when the run diverged or "
+                               "failed); median_seconds: optimizer wall time.")]
+    sel = ttt[(ttt["kind"] == "gap") & np.isclose(ttt["target"], TTT_TARGET)]
+    if len(sel):
+        cell = [f"{fmt_value(m)} ({s}/{n})" for m, s, n in zip(sel["median_nfev"], sel["successes"], sel["runs"])]
+        wide = sel.assign(cell=cell).pivot(index="problem_id", columns="optimizer_id", values="cell").fillna("")
+        blocks.append(Table.from_frame(
+            f"Evaluations to reach f − f_ref ≤ {TTT_TARGET:g}: median over seeds (successes/runs)",
+            wide.reset_index(),
+            "inf: fewer than half the seeds reached the target. time_to_target.csv has every target of the ladder "
+            "1e-1…1e-8 and the reduction test, in steps, evaluations and seconds, and COCO's average running "
+            "time aRT (evaluations of unsuccessful runs included)."))
+    return Section("results", "Results per problem", blocks)
+
+
+def _spectrum_section(runs: pd.DataFrame, figs: list) -> Section | None:
+    from . import figures
+
+    if not figures.has_spectrum(runs):
+        return None
+    data = runs[runs["eig_min"].notna() | runs["eig_max"].notna()].copy()
+    data["class"] = figures.spectrum_classes(data)
+    counts = data.groupby("optimizer_id")["class"].value_counts().unstack(fill_value=0).reindex(
+        columns=list(figures.STATUS_COLORS), fill_value=0)
+    extra = pd.DataFrame({
+        "median_eig_min": data.groupby("optimizer_id")["eig_min"].median(),
+        "median_eig_max": data.groupby("optimizer_id")["eig_max"].median(),
+        "median_condition": data.groupby("optimizer_id")["condition"].median() if "condition" in data else np.nan,
+        "method": (data.groupby("optimizer_id")["spectrum_method"].agg(lambda s: "/".join(sorted(set(map(str, s)))))
+                   if "spectrum_method" in data else ""),
+    })
+    table = counts.join(extra).reset_index().rename(columns={"optimizer_id": "optimizer"})
+    blocks = [Table.from_frame("End points by Hessian curvature, per optimizer", table,
+                               "Lanczos spectra give a lower bound on the count of negative eigenvalues and "
+                               "estimates of the extreme ones.")]
+    return Section("spectrum", "Where did the runs end?", blocks + figs)
+
+
+def _notes_section(dims_missing: list[str], x: str) -> Section:
+    items = [
+        "Reference f_ref: f* where the problem knows it, else the best value any run reached on the same "
+        "problem and seed; gaps to a best-observed reference compare the optimizers with each other only.",
+        "Targets: the gap ladder f − f_ref ≤ 1e-1 … 1e-8 (COCO) and the Moré–Wild reduction test "
+        "f(x0) − f(x) ≥ (1 − τ)(f(x0) − f_ref), τ ∈ {1e-1, 1e-3, 1e-5, 1e-7}; a target counts at the first "
+        "iterate that reaches it.",
+        "Instances for profiles and ECDFs are (problem, seed) pairs; an optimizer not run on an instance "
+        "counts as failing it.",
+        f"Convergence curves and the ECDF use {metrics.MEASURE_LABELS[metrics.measure_column(x)]} on the x axis; "
+        "performance and data profiles count function evaluations.",
+        "References: Dolan & Moré (2002), Math. Prog. 91:201-213; Moré & Wild (2009), SIAM J. Optim. "
+        "20(1):172-191; Hansen et al. (2021), COCO, Optim. Methods Softw. 36(1):114-144; Efron & Tibshirani "
+        "(1993), An Introduction to the Bootstrap.",
+    ]
+    if dims_missing:
+        items.append("Data profiles leave out problems whose dimension the results do not record: "
+                     + ", ".join(dims_missing) + ".")
+    return Section("notes", "Method notes", [Bullets(items)])
+
+
+def _csv_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    out = runs.copy()
+    for col in out.columns:
+        if out[col].map(lambda v: isinstance(v, (dict, list))).any():
+            out[col] = out[col].map(lambda v: json.dumps(v, sort_keys=True, default=repr)
+                                    if isinstance(v, (dict, list)) else v)
+    return out
+
+
+def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None,
+                 title: str | None = None) -> dict[str, Path]:
+    """Write the report of ``results`` (an :class:`optbench.store.Results`) into ``out_dir``.
+
+    Parameters
+    ----------
+    x : {"steps", "evals", "seconds"}
+        The cost on the x axis of convergence curves and the runtime ECDF.
+    suite : str, optional
+        Only the runs whose ``suite`` column equals this.
+    title : str, optional
+        The page title (default: from the results file name).
+
+    Returns
+    -------
+    dict
+        ``html`` (index.html), ``markdown`` (summary.md), ``figures`` (the PNG folder) and the
+        CSV tables ``runs``, ``summary``, ``ranks``, ``ranks_overall``, ``time_to_target``.
+    """
+    try:
+        metrics.measure_column(x)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    started = time.perf_counter()
+    sel = _select(results, suite)
+    runs, traces = sel.runs, sel.traces
+    runs_ref = metrics.with_reference(runs)
+    hits = metrics.hitting_times(runs, traces)
+    ttt = metrics.time_to_target(hits, runs)
+    rk = metrics.ranks(runs, traces)
+    summary = _summary(runs_ref)
+    dims = metrics.problem_dims(runs)
+
+    from . import figures  # matplotlib and seaborn load here, not at import
+
+    palette = figures.make_palette(runs["optimizer_id"])
+    measure = metrics.measure_column(x)
+    conv = figures.convergence(runs_ref, traces, palette, x)
+    prof = figures.performance_profiles(hits, palette) + figures.data_profiles(hits, dims, palette)
+    ecdf = figures.ecdfs(hits, runs, palette, measure)
+    traj, skipped = figures.trajectories(runs, sel.trajectory, palette)
+    heat = figures.final_gap_heatmap(runs_ref)
+    tps = figures.time_per_step(runs, palette)
+    sweep = figures.lr_sweep(runs_ref, palette)
+    spec = figures.spectrum(runs, palette)
+    ev = figures.eval_metrics(runs, sel.evals, palette)
+
+    problems, optimizers = runs["problem_id"].nunique(), runs["optimizer_id"].nunique()
+    seeds = sorted(runs["seed"].unique())
+    path = getattr(results, "path", None)
+    if title is None:
+        title = f"optbench report: {Path(path).name if path else 'results'}" + (f" (suite {suite})" if suite else "")
+    meta = [f"{len(runs)} runs: {optimizers} optimizer{'s' if optimizers != 1 else ''} on {problems} "
+            f"problem{'s' if problems != 1 else ''}, seeds {_seeds(seeds)}."
+            + (f" Suite: {suite}." if suite else "") + (f" Results file: {path}." if path else ""),
+            "Generated " + time.strftime("%Y-%m-%d %H:%M:%S") + " by optbench."]
+    sections = [_ranking_section(rk, runs_ref), _status_section(runs_ref), _results_section(summary, ttt)]
+    if conv:
+        sections.append(Section("convergence", "Convergence", conv))
+    if prof or ecdf:
+        sections.append(Section("profiles", "Profiles and ECDF", prof + ecdf))
+    if traj or skipped:
+        sections.append(Section("trajectories", "Trajectories", traj + [Bullets(skipped)] if skipped else traj))
+    sections.append(Section("overview", "Final gap and time", heat + tps))
+    if sweep:
+        sections.append(Section("lr", "Learning-rate sweeps", sweep))
+    spectrum_section = _spectrum_section(runs, spec)
+    if spectrum_section is not None:
+        sections.append(spectrum_section)
+    if ev:
+        sections.append(Section("evaluations", "Training problems", ev))
+    missing = sorted(p for p in runs["problem_id"].unique() if not np.isfinite(dims.get(p, np.nan)))
+    sections.append(_notes_section(missing, x))
+
+    out = Path(out_dir)
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"runs": out / "runs.csv", "summary": out / "summary.csv", "ranks": out / "ranks.csv",
+             "ranks_overall": out / "ranks_overall.csv", "time_to_target": out / "time_to_target.csv"}
+    _csv_frame(runs_ref).to_csv(paths["runs"], index=False)
+    summary.to_csv(paths["summary"], index=False)
+    rk.per_problem.to_csv(paths["ranks"], index=False)
+    rk.overall.to_csv(paths["ranks_overall"], index=False)
+    ttt.to_csv(paths["time_to_target"], index=False)
+    report = Report(title, meta, sections, files={k.replace("_", " "): p.name for k, p in paths.items()})
+    for fig in report.figures():
+        (fig_dir / f"{fig.id}.png").write_bytes(fig.png)
+    from . import html, markdown
+
+    report.meta.append(f"Rendered in {time.perf_counter() - started:.1f} s.")
+    paths["html"] = out / "index.html"
+    paths["html"].write_text(html.render(report), encoding="utf-8")
+    paths["markdown"] = out / "summary.md"
+    paths["markdown"].write_text(markdown.render(report), encoding="utf-8")
+    paths["figures"] = fig_dir
+    return paths

@@ -1,0 +1,719 @@
+"""The report's figures, drawn with matplotlib's object API on an Agg canvas (no pyplot
+figure manager and no global backend switch, so a user's interactive session is left
+alone) and seaborn for styling, heatmaps and strip plots.
+
+Every function returns :class:`Figure` objects (PNG bytes plus title and caption) or an
+empty list when its data is absent. Colours: one palette, built once by
+:func:`make_palette` from the sorted optimizer ids, is passed to every figure, so an
+optimizer has the same colour everywhere. Text drawn in figures goes through
+:func:`_label`, which wraps/truncates long names and escapes ``$`` (matplotlib's mathtext).
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import textwrap
+from typing import Callable
+
+import matplotlib
+import matplotlib.patches
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+
+from .. import metrics
+from .content import Figure
+
+DPI = 100
+MAX_PANELS = 9  # per figure, for grids of problems (3 columns)
+RC = {
+    **sns.axes_style("whitegrid"),
+    "font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
+    "legend.fontsize": 8.5, "legend.title_fontsize": 9, "figure.titlesize": 11, "axes.titleweight": "bold",
+    "grid.linewidth": 0.5, "grid.color": "#dddddd",
+    # a fixed title height: matplotlib's automatic placement measures every tick label of
+    # the axes again before drawing each title (a third of the drawing time)
+    "axes.titley": 1.0, "axes.titlepad": 5.0,
+}
+STATUS_COLORS = {"minimum": "#4c9a2a", "saddle": "#d1495b", "flat": "#edae49", "unknown": "#9e9e9e"}
+
+
+def make_palette(optimizer_ids) -> dict[str, str]:
+    """One colour per optimizer id (hex), assigned in sorted order: tab10 for up to ten
+    optimizers, evenly spaced husl hues beyond."""
+    ids = sorted(set(map(str, optimizer_ids)))
+    colors = sns.color_palette("tab10" if len(ids) <= 10 else "husl", max(len(ids), 1))
+    return {o: matplotlib.colors.to_hex(c) for o, c in zip(ids, colors)}
+
+
+def _label(text, width: int = 28, lines: int = 2) -> str:
+    """A name fit for a figure: wrapped at ``width`` characters, at most ``lines`` lines
+    (shortened with an ellipsis), ``$`` escaped so matplotlib does not parse mathtext."""
+    text = str(text)
+    wrapped = textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1][: max(width - 1, 1)] + "…"
+    return "\n".join(wrapped).replace("$", r"\$")
+
+
+def _figure(width: float, height: float) -> MplFigure:
+    """A figure laid out by matplotlib's constrained layout (for single-axes figures whose
+    labels have unpredictable sizes: heatmaps, strip plots)."""
+    with matplotlib.rc_context(RC):
+        fig = MplFigure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig: MplFigure) -> bytes:
+    buf = io.BytesIO()
+    with matplotlib.rc_context(RC):
+        fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def _entries(palette: dict[str, str], ids, extra=()) -> tuple[list, list[str]]:
+    """Legend handles and labels: the optimizers in ``ids`` in palette order, then ``extra``."""
+    present = set(ids)
+    ids = [o for o in palette if o in present]
+    handles = [Line2D([0], [0], color=palette[o], lw=2.2) for o in ids] + [h for h, _ in extra]
+    return handles, [_label(o, 34) for o in ids] + [lab for _, lab in extra]
+
+
+def _grid(n: int, ncols: int, labels: list[str], *, aw: float = 2.7, ah: float = 1.9):
+    """A figure with ``n`` axes of ``aw x ah`` inches on a grid, margins fixed in inches, and
+    a legend column on the right sized for ``labels``.
+
+    No layout engine: every cell reserves room for a two-line title, tick labels and axis
+    labels, which is what constrained layout found anyway, at half the rendering time (it
+    measures every text of the figure before drawing it). Returns the figure, its axes and
+    the legend's anchor (figure coordinates of its upper-left corner).
+    """
+    nrows = math.ceil(n / ncols)
+    left, right, top, bottom = 0.8, 0.3, 0.6, 0.5
+    longest = max((len(line) for lab in labels for line in lab.split("\n")), default=8)
+    legend_w = 0.9 + 0.068 * max(longest, 9)
+    cw, ch = left + aw + right, top + ah + bottom
+    width, height = ncols * cw + legend_w, nrows * ch
+    with matplotlib.rc_context(RC):
+        fig = MplFigure(figsize=(width, height), dpi=DPI)
+        FigureCanvasAgg(fig)
+        axes = []
+        for k in range(n):
+            i, j = divmod(k, ncols)
+            axes.append(fig.add_axes((
+                (j * cw + left) / width, (height - (i + 1) * ch + bottom) / height, aw / width, ah / height)))
+    return fig, axes, ((ncols * cw + 0.05) / width, 1 - 0.25 / height)
+
+
+def _legend(fig: MplFigure, entries: tuple[list, list[str]], anchor=None, title: str = "optimizer") -> None:
+    """The figure's legend, outside the panels: at ``anchor`` (from :func:`_grid`) or, for a
+    constrained-layout figure, in a column on the right."""
+    handles, labels = entries
+    with matplotlib.rc_context(RC):
+        if anchor is None:
+            fig.legend(handles, labels, loc="outside right upper", title=title, frameon=False)
+        else:
+            fig.legend(handles, labels, loc="upper left", bbox_to_anchor=anchor, title=title, frameon=False,
+                       alignment="left")
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten(value: float, _pos=None) -> str:
+    """``10⁻³`` in plain Unicode (matplotlib's default log labels go through mathtext,
+    whose parser was a noticeable share of the rendering time)."""
+    if value <= 0:
+        return ""
+    exponent = math.log10(value)
+    if abs(exponent - round(exponent)) > 1e-9:
+        return f"{value:g}"
+    return "10" + str(int(round(exponent))).translate(_SUPERSCRIPT)
+
+
+def _log_ticks(ax, which: str = "xy") -> None:
+    """Readable, cheap log axes spanning at least a decade: at most ~6 labelled decades, no
+    minor ticks (each tick is several artists: hundreds of them made rendering slow, and
+    matplotlib labels minor ticks over short ranges, where the labels collide). Under a
+    decade matplotlib's defaults are kept, so the axis still has labels."""
+    for name in which:
+        axis = ax.xaxis if name == "x" else ax.yaxis
+        if axis.get_scale() != "log":
+            continue
+        lo, hi = (ax.get_xlim() if name == "x" else ax.get_ylim())
+        if lo > 0 and hi > 0 and abs(math.log10(hi / lo)) >= 1:
+            axis.set_major_locator(LogLocator(base=10, numticks=6))
+            axis.set_major_formatter(FuncFormatter(_power_of_ten))
+            axis.set_minor_locator(NullLocator())
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i: i + size] for i in range(0, len(items), size)] or [[]]
+
+
+def _ylabel(reference: str) -> str:
+    return "f − f* (log)" if reference == "f_star" else "f − f_best (log)"
+
+
+# ---------------------------------------------------------------------------------------
+# Convergence
+# ---------------------------------------------------------------------------------------
+def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str, str], x: str) -> list[Figure]:
+    """One panel per problem: median gap over seeds (line) and interquartile band vs ``x``."""
+    bands = metrics.convergence_bands(runs_ref, traces, x=x)
+    if bands.empty:
+        return []
+    col = metrics.measure_column(x)
+    refs = runs_ref.groupby("problem_id")["reference"].agg(lambda s: "f_star" if (s == "f_star").all() else "best")
+    problems = sorted(bands["problem_id"].unique())
+    out = []
+    chunks = _chunks(problems, MAX_PANELS)
+    for part, chunk in enumerate(chunks, 1):
+        entries = _entries(palette, bands["optimizer_id"].unique())
+        fig, axes, anchor = _grid(len(chunk), min(3, len(chunk)), entries[1])
+        for ax, problem in zip(axes, chunk):
+            sub = bands[bands["problem_id"] == problem]
+            vals = sub[["median", "q25", "q75"]].to_numpy(float)
+            positive = vals[np.isfinite(vals) & (vals > 0)]
+            floor = positive.min() if positive.size else 1e-16
+            start = sub.groupby("optimizer_id")["median"].first()
+            start = start[np.isfinite(start)]
+            top = max(float(start.max()) * 10 if len(start) else 1.0, floor * 100)
+            for opt, g in sub.groupby("optimizer_id", sort=True):
+                xs = g["x"].to_numpy(float)
+                med, q25, q75 = (np.clip(g[c].to_numpy(float), floor, 1e300) for c in ("median", "q25", "q75"))
+                ax.plot(xs, med, color=palette[opt], lw=1.6)
+                ax.fill_between(xs, q25, q75, color=palette[opt], alpha=0.18, lw=0)
+            ax.set_yscale("log")
+            ax.set_ylim(floor / 3, top)
+            _log_ticks(ax, "y")
+            ax.set_title(_label(problem, 40))
+            ax.set_xlabel(metrics.MEASURE_LABELS[col])
+            ax.set_ylabel(_ylabel(refs.get(problem, "best")))
+            if col == "seconds":
+                ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 3))
+        _legend(fig, entries, anchor)
+        suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
+        out.append(Figure(
+            f"convergence-{part}", f"Convergence{suffix}",
+            "Median over seeds (line) and interquartile range (band) of the gap f(x) − f_ref against "
+            f"{metrics.MEASURE_LABELS[col]}. f_ref is f* where known, else the best value any run reached on "
+            "that problem and seed (y label f − f_best); a run that stopped keeps its last value; diverged "
+            "runs leave the panel at the top; gaps of 0 are drawn at the panel's floor.",
+            _png(fig)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Profiles and ECDFs
+# ---------------------------------------------------------------------------------------
+def _step_plot(ax, xs, ys, color, x_end):
+    xs, ys = np.append(xs, x_end), np.append(ys, ys[-1] if len(ys) else 0.0)
+    ax.step(xs, ys, where="post", color=color, lw=1.7)
+
+
+def performance_profiles(hits: pd.DataFrame, palette: dict[str, str], measure: str = "nfev",
+                         taus=metrics.REDUCTION_TAUS) -> list[Figure]:
+    """Dolan–Moré performance profiles, one panel per reduction tolerance ``tau``."""
+    taus = [t for t in taus if ((hits["kind"] == "reduction") & np.isclose(hits["target"], t)).any()]
+    if not taus:
+        return []
+    entries = _entries(palette, hits["optimizer_id"].unique())
+    fig, axes, anchor = _grid(len(taus), 2, entries[1], aw=2.8)
+    for ax, tau in zip(axes, taus):
+        prof = metrics.performance_profile(hits, kind="reduction", target=tau, measure=measure)
+        finite = prof["tau"][np.isfinite(prof["tau"])]
+        x_end = max(float(finite.max()) * 1.3 if len(finite) else 2.0, 2.0)
+        for opt, g in prof.groupby("optimizer_id", sort=True):
+            _step_plot(ax, g["tau"].to_numpy(float), g["rho"].to_numpy(float), palette[opt], x_end)
+        ax.set_xscale("log", base=2)
+        ax.set_xlim(1, x_end)
+        ax.xaxis.set_major_locator(LogLocator(base=2, numticks=8))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(f"τ = {tau:g}")
+        ax.set_xlabel(f"ratio to the best {metrics.MEASURE_LABELS[measure]}")
+        ax.set_ylabel("fraction of instances")
+    _legend(fig, entries, anchor)
+    return [Figure("performance-profile", "Performance profiles (Dolan & Moré 2002)",
+                   f"ρ_s(r): fraction of instances (problem × seed) that optimizer s solved within r times the "
+                   f"{metrics.MEASURE_LABELS[measure]} of the best optimizer on that instance. Solved = the "
+                   "reduction test f(x0) − f(x) ≥ (1 − τ)(f(x0) − f_ref) of Moré & Wild (2009). The value at "
+                   "r = 1 is the share of wins, the right end the share solved at all.", _png(fig))]
+
+
+def data_profiles(hits: pd.DataFrame, dims: dict[str, float], palette: dict[str, str],
+                  taus=metrics.REDUCTION_TAUS) -> list[Figure]:
+    """Moré–Wild data profiles, one panel per ``tau``; budgets in units of ``n + 1`` evaluations."""
+    taus = [t for t in taus if ((hits["kind"] == "reduction") & np.isclose(hits["target"], t)).any()]
+    known = [p for p in hits["problem_id"].unique() if np.isfinite(dims.get(p, np.nan))]
+    if not taus or not known:
+        return []
+    missing = sorted(set(hits["problem_id"]) - set(known))
+    entries = _entries(palette, hits["optimizer_id"].unique())
+    fig, axes, anchor = _grid(len(taus), 2, entries[1], aw=2.8)
+    for ax, tau in zip(axes, taus):
+        prof = metrics.data_profile(hits, dims, tau=tau)
+        finite = prof["alpha"][np.isfinite(prof["alpha"])]
+        x_end = float(finite.max()) * 1.05 if len(finite) and finite.max() > 0 else 1.0
+        for opt, g in prof.groupby("optimizer_id", sort=True):
+            _step_plot(ax, g["alpha"].to_numpy(float), g["d"].to_numpy(float), palette[opt], x_end)
+        ax.set_xlim(0, x_end)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(f"τ = {tau:g}")
+        ax.set_xlabel("evaluations / (n + 1)")
+        ax.set_ylabel("fraction of instances")
+    _legend(fig, entries, anchor)
+    note = (" Left out (dimension unknown to the report): " + ", ".join(missing) + ".") if missing else ""
+    return [Figure("data-profile", "Data profiles (Moré & Wild 2009)",
+                   "d_s(α): fraction of instances (problem × seed) solved by optimizer s within α·(n + 1) "
+                   "function evaluations (α simplex gradients, n = dimension), solved = the reduction test "
+                   "with tolerance τ." + note, _png(fig))]
+
+
+def ecdfs(hits: pd.DataFrame, runs: pd.DataFrame, palette: dict[str, str], measure: str = "nfev") -> list[Figure]:
+    """COCO-style runtime ECDFs over (instance, target) pairs: gap ladder and reduction test."""
+    kinds = [k for k in ("gap", "reduction") if (hits["kind"] == k).any()]
+    if not kinds:
+        return []
+    spent = metrics.budget_spent(runs, measure)
+    entries = _entries(palette, hits["optimizer_id"].unique())
+    fig, axes, anchor = _grid(len(kinds), len(kinds), entries[1], aw=3.6, ah=2.3)
+    for ax, kind in zip(axes, kinds):
+        ecdf = metrics.runtime_ecdf(hits, kind=kind, measure=measure)
+        finite = ecdf["runtime"][np.isfinite(ecdf["runtime"])]
+        hi = max(float(np.nanmax(spent.to_numpy(float))) if len(spent) else 1.0,
+                 float(finite.max()) if len(finite) else 1.0) * 1.5
+        for opt, g in ecdf.groupby("optimizer_id", sort=True):
+            end = float(spent.get(opt, np.nan))
+            xs, ys = g["runtime"].to_numpy(float), g["fraction"].to_numpy(float)
+            keep = xs <= end if np.isfinite(end) else np.ones_like(xs, bool)
+            _step_plot(ax, xs[keep], ys[keep], palette[opt], end if np.isfinite(end) else hi)
+            if np.isfinite(end):
+                ax.plot([end], [ys[keep][-1] if keep.any() else 0.0], marker="x", ms=7, mew=2, color=palette[opt])
+        ax.set_xscale("log")
+        ax.set_xlim(left=max(float(finite.min()) / 1.5, 1e-9) if len(finite) else None, right=hi)
+        _log_ticks(ax, "x")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel(metrics.MEASURE_LABELS[measure] + " (log)")
+        ax.set_ylabel("fraction of (instance, target) pairs")
+        ladder = metrics.GAP_TARGETS if kind == "gap" else metrics.REDUCTION_TAUS
+        ax.set_title("gap targets f − f_ref ≤ " + f"{max(ladder):g}…{min(ladder):g}" if kind == "gap"
+                     else "reduction test, τ = " + ", ".join(f"{t:g}" for t in ladder))
+    _legend(fig, entries, anchor)
+    return [Figure("ecdf", "Runtime ECDFs (COCO style)",
+                   f"Fraction of (instance, target) pairs reached within a budget of "
+                   f"{metrics.MEASURE_LABELS[measure]}, over all problems and seeds. A cross marks the largest budget "
+                   "the optimizer spent: pairs not reached by then never count (no simulated restarts; the "
+                   "restart-based average runtime aRT is in the time-to-target table).", _png(fig))]
+
+
+# ---------------------------------------------------------------------------------------
+# Trajectories on contour plots
+# ---------------------------------------------------------------------------------------
+def _landscape(problem_name: str, params: dict):
+    """The registered problem, or a note saying why it cannot be drawn."""
+    from .. import errors, registry
+
+    try:
+        problem = registry.get_problem(problem_name, **(params or {}))
+    except errors.UnknownNameError:
+        return None, f"{problem_name}: not drawn, the problem is no longer registered"
+    except errors.OptbenchError as exc:
+        return None, f"{problem_name}: not drawn, its parameters are no longer accepted ({exc})"
+    if not hasattr(problem, "bounds") or getattr(problem, "dim", None) != 2:
+        return None, f"{problem_name}: not drawn, not a 2-D analytic problem"
+    return problem, None
+
+
+def _view_box(problem, paths: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Plot window: the box around the trajectories' points that lie in the domain widened
+    by half its size (so diverging runs do not zoom out to infinity), padded by 12%; the
+    domain itself when there is no such point."""
+    lo, hi = (np.asarray(b, dtype=float) for b in problem.bounds())
+    width = hi - lo
+    pts = np.concatenate(paths) if paths else np.empty((0, 2))
+    pts = pts[np.isfinite(pts).all(1)]
+    pts = pts[((pts >= lo - width / 2) & (pts <= hi + width / 2)).all(1)]
+    extra = [np.asarray(x, dtype=float) for x in getattr(problem, "x_star", []) or [] if len(x) == 2]
+    if pts.size == 0:
+        return lo, hi
+    if extra:
+        near = [x for x in extra if ((x >= pts.min(0) - width / 2) & (x <= pts.max(0) + width / 2)).all()]
+        if near:
+            pts = np.vstack([pts, near])
+    a, b = pts.min(0), pts.max(0)
+    size = np.maximum(b - a, 1e-3 * width)
+    return a - 0.12 * size, b + 0.12 * size
+
+
+def trajectories(runs: pd.DataFrame, trajectory: Callable[[str], np.ndarray | None],
+                 palette: dict[str, str]) -> tuple[list[Figure], list[str]]:
+    """Each optimizer's path (its smallest seed) on the contour plot of every 2-D analytic problem.
+
+    The landscape is evaluated with the problem's batched ``f`` on a 160 x 160 grid; contour
+    levels are log-spaced in ``f - min f``.
+    """
+    import torch
+
+    notes: list[str] = []
+    panels = []
+    for problem_id, grp in runs.groupby("problem_id", sort=True):
+        first = grp.sort_values("seed").groupby("optimizer_id", sort=True).head(1)
+        paths = {}
+        for run in first.itertuples(index=False):
+            path = trajectory(run.key)
+            if path is not None and path.ndim == 2 and path.shape[1] == 2 and len(path):
+                paths[run.optimizer_id] = (path, run.seed)
+        if not paths:
+            continue
+        sample = first.iloc[0]
+        problem, why = _landscape(sample["problem"], sample["problem_params"])
+        if problem is None:
+            notes.append(why)
+            continue
+        lo, hi = _view_box(problem, [p for p, _ in paths.values()])
+        gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], 160), np.linspace(lo[1], hi[1], 160))
+        try:
+            with torch.no_grad():
+                z = problem.f(torch.from_numpy(np.stack([gx, gy], -1))).double().numpy()
+        except Exception as exc:  # a plugin's f that does not broadcast: say so, draw the rest
+            notes.append(f"{problem_id}: landscape not drawn, its f failed on a grid ({type(exc).__name__}: {exc})")
+            continue
+        panels.append((problem_id, problem, gx, gy, z, paths))
+    figures = []
+    chunks = _chunks(panels, 6)
+    for part, chunk in enumerate(chunks, 1):
+        if not chunk:
+            break
+        extra = [(Line2D([0], [0], marker="o", ls="", mfc="white", mec="black", ms=7), "start"),
+                 (Line2D([0], [0], marker="s", ls="", mfc="white", mec="black", ms=5), "last iterate"),
+                 (Line2D([0], [0], marker="*", ls="", color="gold", mec="black", ms=12), "known minimizer")]
+        entries = _entries(palette, {o for c in chunk for o in c[5]}, extra)
+        fig, axes, anchor = _grid(len(chunk), min(3, len(chunk)), entries[1], aw=3.1, ah=2.8)
+        for ax, (problem_id, problem, gx, gy, z, paths) in zip(axes, chunk):
+            finite = z[np.isfinite(z)]
+            if finite.size:
+                zmin, zmax = float(finite.min()), float(finite.max())
+                shifted = np.where(np.isfinite(z), z - zmin, np.nan)
+                span = max(zmax - zmin, 1e-12)
+                levels = np.geomspace(span * 1e-5, span, 20)
+                ax.contourf(gx, gy, shifted + span * 1e-6, levels=np.concatenate([[span * 1e-6], levels]),
+                            norm=LogNorm(), cmap="Greys_r", alpha=0.25, extend="max")
+                ax.contour(gx, gy, shifted + span * 1e-6, levels=levels, norm=LogNorm(), colors="0.45",
+                           linewidths=0.5)
+            seeds = set()
+            for opt, (path, seed) in sorted(paths.items()):
+                seeds.add(seed)
+                if len(path) > 600:
+                    idx = np.unique(np.concatenate([np.linspace(0, len(path) - 1, 600).astype(int), [len(path) - 1]]))
+                    path = path[idx]
+                ax.plot(path[:, 0], path[:, 1], color=palette[opt], lw=1.3, marker="o", ms=2.2, alpha=0.95)
+                ax.plot(path[-1, 0], path[-1, 1], marker="s", ms=5, color=palette[opt], mec="black", mew=0.6)
+            starts = np.array([p[0] for p, _ in paths.values()])
+            ax.plot(starts[:, 0], starts[:, 1], "o", ms=7, mfc="white", mec="black", mew=1.2, zorder=5)
+            for xs in getattr(problem, "x_star", []) or []:
+                if len(xs) == 2:
+                    ax.plot(xs[0], xs[1], marker="*", ms=13, color="gold", mec="black", mew=0.8, zorder=6)
+            ax.set_xlim(gx.min(), gx.max())
+            ax.set_ylim(gy.min(), gy.max())
+            ax.set_xlabel("x₁")
+            ax.set_ylabel("x₂")
+            ax.grid(False)
+            seed_txt = f"seed {min(seeds)}" if len(seeds) == 1 else "first seed of each"
+            ax.set_title(_label(f"{problem_id} ({seed_txt})", 44))
+        _legend(fig, entries, anchor)
+        suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
+        figures.append(Figure(
+            f"trajectories-{part}", f"Trajectories on the landscape{suffix}",
+            "Iterates of each optimizer (its smallest seed) on contour lines of f, log-spaced in f − min f "
+            "over the window; the window frames the trajectories (points far outside the domain, as in "
+            "divergence, are left out of the framing).", _png(fig)))
+    return figures, notes
+
+
+# ---------------------------------------------------------------------------------------
+# Tables as pictures: heatmap, time per step, learning-rate sweeps, spectrum, evaluations
+# ---------------------------------------------------------------------------------------
+def final_gap_heatmap(runs_ref: pd.DataFrame) -> list[Figure]:
+    """Median final gap per problem (rows) x optimizer (columns), log10 colour, annotated,
+    with the count of diverged/failed/timed-out runs."""
+    if runs_ref.empty:
+        return []
+    med = runs_ref.pivot_table(index="problem_id", columns="optimizer_id", values="final_gap", aggfunc="median")
+    bad = runs_ref.assign(bad=runs_ref["status"].isin(["diverged", "failed", "timeout"])).pivot_table(
+        index="problem_id", columns="optimizer_id", values="bad", aggfunc="sum").reindex_like(med)
+    with np.errstate(all="ignore"):
+        logs = np.log10(np.clip(med.to_numpy(float), 1e-16, None))
+    logs = np.where(np.isfinite(logs), logs, np.nan)
+    annot = np.empty(med.shape, dtype=object)
+    for i in range(med.shape[0]):
+        for j in range(med.shape[1]):
+            v, b = med.iat[i, j], bad.iat[i, j]
+            text = "" if pd.isna(v) else ("inf" if v == np.inf else f"{v:.0e}" if v > 0 else "0")
+            if pd.notna(b) and b > 0:
+                text += f"\n{int(b)} bad"
+            annot[i, j] = text
+    n_rows, n_cols = med.shape
+    fig = _figure(1.15 * n_cols + 3.2, 0.42 * n_rows + 1.6)
+    finite = logs[np.isfinite(logs)]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    cmap = matplotlib.colormaps["viridis"]
+    with matplotlib.rc_context(RC):
+        ax = fig.subplots()
+        ax.grid(False)
+        sns.heatmap(pd.DataFrame(logs, index=[_label(p, 30, 1) for p in med.index],
+                                 columns=[_label(o, 16) for o in med.columns]),
+                    ax=ax, annot=False, cmap=cmap, vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1,
+                    linewidths=0.5, linecolor="white", cbar_kws={"label": "log10 median final gap"})
+        for i in range(n_rows):
+            for j in range(n_cols):
+                v = logs[i, j]
+                if annot[i, j].startswith("inf"):
+                    ax.add_patch(matplotlib.patches.Rectangle((j, i), 1, 1, color="#c8c8c8", lw=0))
+                frac = (v - vmin) / (vmax - vmin) if np.isfinite(v) and vmax > vmin else 0.0
+                r, g, b, _ = cmap(frac) if np.isfinite(v) else (0.85, 0.85, 0.85, 1)
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+                ax.text(j + 0.5, i + 0.5, annot[i, j], ha="center", va="center", fontsize=7.5,
+                        color="white" if dark else "black")
+        ax.set_xlabel("optimizer")
+        ax.set_ylabel("problem")
+        ax.tick_params(axis="x", rotation=30)
+    return [Figure("final-gap-heatmap", "Final gap by problem and optimizer",
+                   "Median over seeds of the final f − f_ref (colour: log10, clipped at 1e-16; grey: inf, at "
+                   "least half the runs diverged or failed; blank: not run). 'N bad' counts runs that diverged, "
+                   "failed or timed out.",
+                   _png(fig))]
+
+
+def time_per_step(runs: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
+    """Seconds per step of every run, one row per problem, coloured by optimizer (log x)."""
+    data = runs.assign(sps=metrics.seconds_per_step(runs))
+    data = data[np.isfinite(data["sps"]) & (data["sps"] > 0)]
+    if data.empty:
+        return []
+    problems = sorted(data["problem_id"].unique())
+    opts = sorted(data["optimizer_id"].unique())
+    fig = _figure(8.5, len(problems) * max(0.45, 0.11 * len(opts)) + 1.3)
+    with matplotlib.rc_context(RC):
+        ax = fig.subplots()
+        sns.stripplot(data=data.assign(problem=[_label(p, 30, 1) for p in data["problem_id"]]),
+                      x="sps", y="problem", hue="optimizer_id", hue_order=opts,
+                      order=[_label(p, 30, 1) for p in problems], palette=palette, dodge=True,
+                      log_scale=True, size=4.5, jitter=0.15, ax=ax, legend=False)
+    _log_ticks(ax, "x")
+    ax.set_xlabel("optimizer time per step (s, log)")
+    ax.set_ylabel("")
+    _legend(fig, _entries(palette, opts))
+    return [Figure("time-per-step", "Time per step",
+                   "Optimizer wall time divided by steps, one point per run (seed); evaluation-point metrics "
+                   "are excluded from the clock. Line-search methods pay several evaluations per step.",
+                   _png(fig))]
+
+
+def _sweep_groups(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs of optimizers run with several learning rates, with ``lr`` and a ``line`` label
+    (the name plus any other hyperparameter that varies)."""
+    rows = runs[runs["hyperparameters"].map(lambda h: isinstance(h, dict) and "lr" in h)].copy()
+    if rows.empty:
+        return rows
+    rows["lr"] = rows["hyperparameters"].map(lambda h: float(h["lr"]))
+    multi = rows.groupby("optimizer")["lr"].nunique()
+    rows = rows[rows["optimizer"].isin(multi[multi > 1].index)]
+    if rows.empty:
+        return rows
+    rows["others"] = rows["hyperparameters"].map(lambda h: json.dumps({k: v for k, v in h.items() if k != "lr"},
+                                                                       sort_keys=True, default=repr))
+    labels = {}
+    for name, g in rows.groupby("optimizer"):
+        configs = [json.loads(s) for s in sorted(g["others"].unique())]
+        varying = sorted(k for k in {k for c in configs for k in c} if len({repr(c.get(k)) for c in configs}) > 1)
+        for s, c in zip(sorted(g["others"].unique()), configs):
+            inner = ",".join(f"{k}={c.get(k)}" for k in varying)
+            labels[(name, s)] = f"{name}[{inner}]" if inner else name
+    rows["line"] = [labels[(n, s)] for n, s in zip(rows["optimizer"], rows["others"])]
+    return rows
+
+
+def lr_sweep(runs_ref: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
+    """Final gap (median, IQR bars) against the learning rate, one panel per problem; points
+    coloured by optimizer id, one dashed line per optimizer name; runs that ended with
+    no finite value (diverged, failed) are crosses at the top."""
+    rows = _sweep_groups(runs_ref)
+    if rows.empty:
+        return []
+    problems = sorted(rows["problem_id"].unique())
+    lines = sorted(rows["line"].unique())
+    styles = dict(zip(lines, ["-", "--", ":", "-."] * (len(lines) // 4 + 1)))
+    out = []
+    chunks = _chunks(problems, 8)
+    extra = [(Line2D([0], [0], color="0.35", ls=styles[name]), _label(name, 30)) for name in lines]
+    extra.append((Line2D([0], [0], marker="x", ls="", color="#c0392b", mew=2), "diverged / failed"))
+    entries = _entries(palette, rows["optimizer_id"].unique(), extra)
+    for part, chunk in enumerate(chunks, 1):
+        fig, axes, anchor = _grid(len(chunk), min(3, len(chunk)), entries[1])
+        for ax, problem in zip(axes, chunk):
+            sub = rows[rows["problem_id"] == problem]
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            finite_all = sub["final_gap"][np.isfinite(sub["final_gap"]) & (sub["final_gap"] > 0)]
+            floor = float(finite_all.min()) / 3 if len(finite_all) else 1e-16
+            for line, g in sub.groupby("line", sort=True):
+                stats = pd.DataFrame([
+                    (lr, opt, *np.percentile(v["final_gap"].to_numpy(float), [25, 50, 75], method="inverted_cdf"))
+                    for (lr, opt), v in g.groupby(["lr", "optimizer_id"], sort=True)],
+                    columns=["lr", "optimizer_id", "q25", "median", "q75"])
+                ok = np.isfinite(stats["median"]).to_numpy()
+                ax.plot(stats["lr"][ok], np.maximum(stats["median"][ok], floor), color="0.35", ls=styles[line], lw=1)
+                for r in stats[ok].itertuples(index=False):
+                    lo, med, hi = (max(v, floor) for v in (r.q25, r.median, r.q75))
+                    ax.errorbar([r.lr], [med], yerr=[[med - lo], [hi - med if np.isfinite(hi) else 0.0]],
+                                fmt="o", color=palette[r.optimizer_id], ms=5, capsize=2, lw=1)
+                bad = g[~np.isfinite(g["final_gap"])]
+                if len(bad):
+                    ax.plot(bad["lr"], np.full(len(bad), 0.96), "x", color="#c0392b", ms=7, mew=2,
+                            transform=ax.get_xaxis_transform(), clip_on=False)
+            _log_ticks(ax)
+            ax.set_title(_label(problem, 40))
+            ax.set_xlabel("learning rate (log)")
+            ax.set_ylabel("final f − f_ref (log)")
+        _legend(fig, entries, anchor)
+        suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
+        out.append(Figure(f"lr-sweep-{part}", f"Final loss against learning rate{suffix}",
+                          "Median final gap over seeds with interquartile bars, for every optimizer run with "
+                          "several learning rates (point colour: the optimizer id, as elsewhere; line style: "
+                          "the optimizer).", _png(fig)))
+    return out
+
+
+def has_spectrum(runs: pd.DataFrame) -> bool:
+    return {"eig_min", "eig_max"} <= set(runs.columns) and runs["eig_min"].notna().any()
+
+
+def spectrum_classes(runs: pd.DataFrame) -> pd.Series:
+    """The :func:`optbench.spectrum.classify_spectrum` label of every run, tolerance by dtype."""
+    from ..spectrum import classify_spectrum, spectrum_rtol
+
+    def rtol(dtype):
+        try:
+            return spectrum_rtol(str(dtype))
+        except (AttributeError, TypeError):
+            return spectrum_rtol()
+
+    dtypes = runs["dtype"] if "dtype" in runs.columns else pd.Series("float64", index=runs.index)
+    return pd.Series([classify_spectrum(lo, hi, rtol=rtol(d)) for lo, hi, d in
+                      zip(runs["eig_min"], runs["eig_max"], dtypes)], index=runs.index)
+
+
+def _symlog_axis(ax, values: np.ndarray) -> None:
+    """A symmetric-log x axis for eigenvalues: linear within ``1e-4 max|lambda|`` of zero
+    (curvature that small reads as zero), at most three labelled decades on each side."""
+    top = float(np.abs(values).max()) if values.size else 1.0
+    top = top if top > 0 else 1.0
+    linthresh = top * 1e-4
+    ax.set_xscale("symlog", linthresh=linthresh, linscale=0.5)
+    hi = math.ceil(math.log10(top))
+    decades = np.unique(np.linspace(math.ceil(math.log10(linthresh)) + 1, hi, 3).round().astype(int))
+    pos = [10.0 ** d for d in decades]
+    ticks = ([-p for p in reversed(pos)] if (values < 0).any() else []) + [0.0] + pos
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(-10.0 ** hi if (values < 0).any() else -linthresh, 10.0 ** hi)
+
+
+def spectrum(runs: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
+    """Where each optimizer ended: counts of minimum/saddle/flat/unknown end points, and the
+    extreme Hessian eigenvalues of every run (symlog)."""
+    if not has_spectrum(runs):
+        return []
+    data = runs[runs["eig_min"].notna() | runs["eig_max"].notna()].copy()
+    data["class"] = spectrum_classes(data)
+    opts = sorted(data["optimizer_id"].unique())
+    counts = data.groupby(["optimizer_id", "class"]).size().unstack(fill_value=0).reindex(
+        index=opts, columns=list(STATUS_COLORS), fill_value=0)
+    fig = _figure(11.5, 0.42 * len(opts) + 1.8)
+    with matplotlib.rc_context(RC):
+        ax1, ax2 = fig.subplots(1, 2)
+    ypos = np.arange(len(opts))
+    left = np.zeros(len(opts))
+    for cls, color in STATUS_COLORS.items():
+        ax1.barh(ypos, counts[cls].to_numpy(), left=left, color=color, label=cls, height=0.65)
+        left += counts[cls].to_numpy()
+    ax1.set_yticks(ypos, [_label(o, 24, 1) for o in opts])
+    ax1.invert_yaxis()
+    ax1.set_xlabel("runs")
+    ax1.set_title("end point by curvature")
+    ax1.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, fontsize=8, frameon=False)
+    for i, opt in enumerate(opts):
+        g = data[data["optimizer_id"] == opt]
+        jitter = np.linspace(-0.15, 0.15, len(g)) if len(g) > 1 else np.zeros(1)
+        ax2.plot(g["eig_min"], i + jitter, "v", color=palette[opt], ms=6, ls="")
+        ax2.plot(g["eig_max"], i + jitter, "^", color=palette[opt], ms=6, ls="", mfc="none")
+    eigs = data[["eig_min", "eig_max"]].to_numpy(float)
+    eigs = eigs[np.isfinite(eigs)]
+    _symlog_axis(ax2, eigs)
+    ax2.axvline(0, color="0.3", lw=0.8)
+    ax2.set_yticks(ypos, [_label(o, 24, 1) for o in opts])
+    ax2.invert_yaxis()
+    ax2.set_xlabel("Hessian eigenvalue at the final iterate (symlog)")
+    ax2.set_title("▼ smallest, △ largest eigenvalue")
+    return [Figure("spectrum", "Where did the runs end? Hessian spectrum",
+                   "Extreme Hessian eigenvalues at each run's final iterate (dense or Lanczos). Minimum: all "
+                   "eigenvalues positive beyond the noise tolerance (sqrt(eps) of the run's dtype relative to "
+                   "the largest |eigenvalue|); saddle: some clearly negative; flat: the smallest is zero within "
+                   "tolerance; unknown: no finite spectrum. The gradient is not checked.", _png(fig))]
+
+
+EVAL_ORDER = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
+
+
+def eval_metrics(runs: pd.DataFrame, evals: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
+    """Evaluation-point metrics of training problems (train/test loss and accuracy) against
+    steps: median over seeds and interquartile band, one row per problem."""
+    if evals is None or evals.empty:
+        return []
+    ev = evals.merge(runs[["key", "problem_id", "optimizer_id"]], on="key", how="inner")
+    if ev.empty:
+        return []
+    names = sorted(ev["metric"].unique(), key=lambda m: (EVAL_ORDER.index(m) if m in EVAL_ORDER else 99, m))
+    names = names[:4]
+    problems = sorted(ev["problem_id"].unique())
+    out = []
+    chunks = _chunks(problems, 3)
+    entries = _entries(palette, ev["optimizer_id"].unique())
+    for part, chunk in enumerate(chunks, 1):
+        fig, flat, anchor = _grid(len(chunk) * len(names), len(names), entries[1], aw=2.5)
+        for r, problem in enumerate(chunk):
+            for c, name in enumerate(names):
+                ax = flat[r * len(names) + c]
+                sub = ev[(ev["problem_id"] == problem) & (ev["metric"] == name)]
+                if sub.empty:
+                    ax.set_visible(False)
+                    continue
+                q = sub.groupby(["optimizer_id", "step"])["value"].quantile([0.25, 0.5, 0.75]).unstack()
+                for opt, g in q.groupby(level=0, sort=True):
+                    steps = g.index.get_level_values("step").to_numpy(float)
+                    ax.plot(steps, g[0.5], color=palette[opt], lw=1.6)
+                    ax.fill_between(steps, g[0.25], g[0.75], color=palette[opt], alpha=0.18, lw=0)
+                if "loss" in name and (sub["value"] > 0).all():
+                    ax.set_yscale("log")
+                    _log_ticks(ax, "y")
+                ax.set_title(_label(f"{problem}: {name.replace('_', ' ')}", 40))
+                ax.set_xlabel("steps")
+                ax.set_ylabel(name.replace("_", " "))
+        _legend(fig, entries, anchor)
+        suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
+        out.append(Figure(f"evaluations-{part}", f"Training problems: evaluation metrics{suffix}",
+                          "Full-batch training loss, test loss and accuracy at the evaluation points (not "
+                          "counted as optimizer evaluations): median over seeds and interquartile band.",
+                          _png(fig)))
+    return out

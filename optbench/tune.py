@@ -1,0 +1,814 @@
+r"""Fair comparisons: every optimizer gets the same hyperparameter-tuning budget.
+
+An optimizer comparison is only fair when every method is tuned with the same effort on
+each problem (DeepOBS, Schneider et al. 2019; Schmidt, Schneider & Hennig 2021; the tuning
+rulesets of AlgoPerf, Dahl et al. 2023). The protocol here:
+
+1. **Tune.** For every problem x optimizer of a suite, run exactly ``N`` *trials*: ``N``
+   configurations from the optimizer's declared search space (:mod:`optbench.optimizer`),
+   each one run on the *tuning seed* ``TUNING_SEED_BASE + S`` (``S`` = ``--tuning-seed``,
+   default 0). Evaluation seeds are ``0 .. k-1`` by convention and must be below
+   ``TUNING_SEED_BASE = 10**6``, so a trial never shares a start, a data order or an
+   initialisation with an evaluation run. Trials are ordinary runs in the store, with the
+   suite label ``tune:<suite>``.
+2. **Choose** the best trial by a metric (lower is better; ties go to the earlier trial), one
+   for the whole suite or one per problem (``[tune.metrics]``, below):
+
+   ``final-loss``      the final objective (the gap ``f - f*`` where ``f*`` is known). A run
+                       that reached the budget's ``target_gap`` stopped there, so all such
+                       runs tie at the target and the fewer steps win.
+   ``test-loss``       the last ``test_loss`` of the run's evaluation points (training
+                       problems with a test set; the budget needs ``eval_every``).
+   ``time-to-target``  steps to the budget's ``target_gap`` (needs ``f*``); runs that never
+                       reach it rank after every run that does, by final loss.
+
+   Diverged, failed and timed-out trials, and trials without a finite metric, rank last.
+3. **Write** the choice per problem x optimizer to a TOML file (format below) and
+   **evaluate** it on the suite's seeds (label ``tuned:<suite>``), next to the optimizers'
+   registered defaults (the plain suite, label ``<suite>``).
+
+Search designs (both deterministic for a tuning seed; the random streams are drawn from
+``(TUNING_SEED_BASE + S, optimizer name)``, so every problem sees the same candidates):
+
+``grid``    one dimension: its ``grid(N)`` (log-spaced for :class:`~optbench.optimizer.LogUniform`).
+            Several: a Latin-hypercube design on the grids -- the primary dimension (``lr``
+            if searched, else the first continuous one) takes its ``grid(N)`` in order, every
+            other dimension its own ``grid(N)`` (a :class:`~optbench.optimizer.Choice` cycles
+            through its values) in a shuffled order, so each dimension's grid is covered
+            once and a sensitivity curve against ``lr`` has ``N`` points.
+``random``  ``N`` independent draws of every dimension's ``sample(rng)``.
+
+A search space of :class:`~optbench.optimizer.Choice` dimensions only has finitely many
+configurations ``M``: with ``M <= N`` each is one trial; otherwise ``grid`` takes ``N`` of the
+product spread evenly in its order and ``random`` draws ``N`` without replacement. An optimizer
+with no search space (some plugins) gets exactly one trial, its defaults. Both are "the same
+budget" in the sense of "no more than ``N``"; the command says so.
+
+Tuned-hyperparameter file (``optbench tune -o tuned.toml``, read by ``optbench run --tuned``)::
+
+    [tune]                            # how the choice was made (informative)
+    suite = "fair"
+    method = "grid"
+    metric = "final-loss"
+    metrics = { "tag:neural" = "test-loss" }
+    budget = 8                        # trials per optimizer per problem
+    seed = 0                          # the trials ran on seed 1000000 + seed
+
+    [[tuned]]                         # one entry per problem x optimizer
+    problem = "quadratic"
+    params = { dim = 20 }             # the problem parameters that differ from its defaults
+    optimizer = "gd"
+    hyperparameters = { lr = 1.0 }    # the searched hyperparameters; the rest are defaults
+    metric = "final-loss"
+    value = 3.1e-05                   # the metric of the chosen trial
+    trials = 8
+
+A suite's ``[tune]`` table holds the same ``budget``, ``method``, ``metric`` and ``seed``, and
+optionally ``[tune.metrics]``: problem patterns (a name, ``tag:TAG`` or a glob, as in
+``[[problems]]``) mapped to the metric for those problems, the first match winning -- e.g.
+``"tag:neural" = "test-loss"`` tunes training problems on held-out data, which the final
+training loss would reward for overfitting. ``--metric`` on the command line sets the metric
+of every problem.
+
+``optbench run SUITE --tuned FILE`` runs each job whose problem (name and full parameters)
+and optimizer have an entry with that entry's hyperparameters, labelled ``tuned:<suite>``.
+
+>>> import optbench                                                     # doctest: +SKIP
+>>> from optbench.suite import load_suite
+>>> from optbench.tune import run_protocol, settings_for, tuned_vs_default_frame
+>>> fair = load_suite("fair")
+>>> outcome = run_protocol(fair, settings_for(fair), optbench.Store("fair.sqlite"), output="tuned-fair.toml")
+>>> tuned_vs_default_frame(optbench.load("fair.sqlite")).groupby(["optimizer", "role"]).final_gap.median()
+
+References: F. Schneider, L. Balles, P. Hennig (2019), "DeepOBS: A Deep Learning Optimizer
+Benchmark Suite", ICLR. R. M. Schmidt, F. Schneider, P. Hennig (2021), "Descending through a
+Crowded Valley -- Benchmarking Deep Learning Optimizers", ICML. G. E. Dahl et al. (2023),
+"Benchmarking Neural Network Training Algorithms" (AlgoPerf), arXiv:2306.07179.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import sys
+import zlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import ConfigError
+from .suite import Job, Suite
+
+TUNING_SEED_BASE = 10**6
+METHODS = ("grid", "random")
+METRICS = ("final-loss", "test-loss", "time-to-target")
+TRIAL_PREFIX = "tune:"
+TUNED_PREFIX = "tuned:"
+BAD_STATUSES = ("diverged", "failed", "timeout")
+TABLE_KEYS = {"budget": int, "method": str, "metric": str, "seed": int, "metrics": dict}
+
+
+# ---------------------------------------------------------------------------------------
+# Settings
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TuneSettings:
+    """How to tune: ``budget`` trials per optimizer per problem, the search ``method``, the
+    selection ``metric`` (``metrics``: problem pattern -> metric, for some problems), and the
+    tuning seed ``seed`` (trials run on ``TUNING_SEED_BASE + seed``)."""
+
+    budget: int
+    method: str = "grid"
+    metric: str = "final-loss"
+    seed: int = 0
+    metrics: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1:
+            raise ConfigError(f"tuning budget {self.budget!r} must be a positive number of trials")
+        if self.method not in METHODS:
+            raise ConfigError(f"tuning method {self.method!r} is not one of {', '.join(METHODS)}")
+        for metric in (self.metric, *self.metrics.values()):
+            if metric not in METRICS:
+                raise ConfigError(f"tuning metric {metric!r} is not one of {', '.join(METRICS)}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"tuning seed {self.seed!r} must be an integer >= 0")
+
+    @property
+    def run_seed(self) -> int:
+        """The seed every trial runs on; never an evaluation seed."""
+        seed = TUNING_SEED_BASE + self.seed
+        assert seed >= TUNING_SEED_BASE
+        return seed
+
+    def metric_for(self, problem: str) -> str:
+        """The metric of ``problem``: the first pattern of ``metrics`` that selects it, else ``metric``."""
+        from .registry import PROBLEMS
+
+        for pattern, metric in self.metrics.items():
+            if problem in PROBLEMS.match(pattern):
+                return metric
+        return self.metric
+
+
+def parse_tune_table(table: Any, source: str) -> dict[str, Any]:
+    """Check a suite's ``[tune]`` table (``budget``, ``method``, ``metric``, ``seed``,
+    ``metrics``; all optional -- command-line options fill in or override) and return it as a dict."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: 'tune' must be a table ([tune])")
+    unknown = sorted(set(table) - set(TABLE_KEYS))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {unknown} in [tune]; allowed: {sorted(TABLE_KEYS)}")
+    for key, value in table.items():
+        kind = TABLE_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            what = {int: "an integer", str: "a string", dict: "a table of problem pattern = metric"}[kind]
+            raise ConfigError(f"{source}: [tune] {key} = {value!r} must be {what}")
+    if not all(isinstance(v, str) for v in table.get("metrics", {}).values()):
+        raise ConfigError(f"{source}: [tune.metrics] maps problem patterns to metric names ({', '.join(METRICS)})")
+    try:
+        TuneSettings(**{"budget": 1, **table})
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: [tune]: {exc}") from None
+    return dict(table)
+
+
+def settings_for(suite: Suite, **overrides) -> TuneSettings:
+    """The suite's ``[tune]`` table with the non-``None`` ``overrides`` applied; a ``metric``
+    override applies to every problem (it replaces the table's ``metrics``)."""
+    values = {**suite.tune, **{k: v for k, v in overrides.items() if v is not None}}
+    if overrides.get("metric") is not None:
+        values["metrics"] = {}
+    if "budget" not in values:
+        raise ConfigError(f"{suite.source}: no tuning budget: give --budget N (trials per optimizer per problem) "
+                          "or budget = N in the suite's [tune] table")
+    return TuneSettings(**values)
+
+
+# ---------------------------------------------------------------------------------------
+# Trial configurations
+# ---------------------------------------------------------------------------------------
+def _rng(seed: int, optimizer: str):
+    import numpy as np
+
+    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(optimizer.encode())]))
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+def trial_configs(search_space: dict[str, Any], n: int, method: str, seed: int, optimizer: str) -> list[dict]:
+    """The hyperparameter configurations to try: ``n`` of them, fewer only for a finite space
+    with fewer configurations (an empty space gives ``[{}]``, the defaults). See the module
+    docstring for the designs; ``seed`` is the trials' run seed."""
+    from .optimizer import Choice
+
+    if not search_space:
+        return [{}]
+    names = list(search_space)
+    dims = [search_space[k] for k in names]
+    rng = _rng(seed, optimizer)
+    if all(isinstance(d, Choice) for d in dims):
+        combos = list(itertools.product(*(d.values for d in dims)))
+        if len(combos) <= n:
+            picked = combos
+        elif method == "grid":
+            picked = [combos[i * len(combos) // n] for i in range(n)]
+        else:
+            picked = [combos[int(i)] for i in rng.choice(len(combos), size=n, replace=False)]
+        return _distinct([dict(zip(names, c)) for c in picked])
+    if method == "random":
+        return _distinct([{k: d.sample(rng) for k, d in zip(names, dims)} for _ in range(n)])
+    primary = "lr" if "lr" in search_space and not isinstance(search_space["lr"], Choice) else next(
+        k for k, d in zip(names, dims) if not isinstance(d, Choice))
+    columns = {}
+    for k, d in zip(names, dims):
+        values = list(d.grid(n))
+        values = [values[i % len(values)] for i in range(n)]
+        columns[k] = values if k == primary else [values[int(i)] for i in rng.permutation(n)]
+    return _distinct([{k: columns[k][i] for k in names} for i in range(n)])
+
+
+def _distinct(configs: list[dict]) -> list[dict]:
+    """Drop repeated configurations; floats are rounded to 12 significant digits (the log grid's
+    ``exp(log ...)`` turns 1 into 1.0000000000000018, which reads badly in files and labels)."""
+    seen, out = set(), []
+    for c in configs:
+        c = {k: float(f"{v:.12g}") if isinstance(v, float) else v for k, v in c.items()}
+        key = _canonical(c)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Jobs
+# ---------------------------------------------------------------------------------------
+def _with_hyperparameters(job: Job, hyperparameters: dict, suite: str) -> Job:
+    from .runner import job_key
+
+    key = job_key(job.problem, job.problem_params, job.optimizer, hyperparameters, job.seed,
+                  job.budget.to_dict(), job.dtype, job.device)
+    return replace(job, hyperparameters=hyperparameters, suite=suite, key=key)
+
+
+def _cell(job: Job) -> tuple[str, str, str]:
+    return job.problem, _canonical(job.problem_params), job.optimizer
+
+
+@dataclass
+class Cell:
+    """One problem x optimizer of a tuning: its trial jobs, in trial order."""
+
+    problem: str
+    params: dict
+    optimizer: str
+    metric: str
+    configs: list[dict]
+    jobs: list[Job]
+
+
+def check_evaluation_seeds(seeds) -> None:
+    """Evaluation seeds must stay below :data:`TUNING_SEED_BASE` (the trials' seeds)."""
+    bad = [s for s in seeds if s >= TUNING_SEED_BASE]
+    if bad:
+        raise ConfigError(f"evaluation seeds {bad} collide with the tuning seeds (>= {TUNING_SEED_BASE}); "
+                          f"use seeds below {TUNING_SEED_BASE}")
+
+
+def trial_cells(suite: Suite, settings: TuneSettings) -> list[Cell]:
+    """The trials of ``suite``: for every problem x optimizer, one job per configuration,
+    on the tuning seed, labelled ``tune:<suite>``. Bad input fails here, before anything runs."""
+    from .optimizer import validate_hyperparameters
+    from .registry import get_optimizer
+
+    check_evaluation_seeds(suite.seeds)
+    fixed = [s.pattern for s in suite.optimizers if s.grid]
+    if fixed:
+        raise ConfigError(f"tuning searches each optimizer's declared search space; {', '.join(map(repr, fixed))} "
+                          "set hyperparameters by hand: select the optimizers by name only")
+    label = TRIAL_PREFIX + suite.name
+    base = replace(suite, seeds=[settings.run_seed], name=label).jobs()
+    cells: dict[tuple, Cell] = {}
+    for job in base:
+        cell = _cell(job)
+        if cell in cells:
+            raise ConfigError(f"{suite.source}: problem {job.problem!r} with parameters {job.problem_params} is "
+                              "selected twice (with different budgets or dtypes); tuning chooses one configuration "
+                              "per problem, so select it once")
+        spec = get_optimizer(job.optimizer)
+        configs = trial_configs(spec.search_space, settings.budget, settings.method, settings.run_seed, spec.name)
+        jobs = [_with_hyperparameters(job, validate_hyperparameters(spec, c), label) for c in configs]
+        assert all(j.seed >= TUNING_SEED_BASE for j in jobs)
+        cells[cell] = Cell(job.problem, job.problem_params, job.optimizer, settings.metric_for(job.problem),
+                           configs, jobs)
+    for c in cells.values():
+        _check_metric(c)
+    return list(cells.values())
+
+
+def _check_metric(cell: Cell) -> None:
+    from .problem import TrainingProblem
+    from .registry import PROBLEMS, get_problem
+
+    metric, budget = cell.metric, cell.jobs[0].budget
+    if metric == "test-loss":
+        factory = PROBLEMS.get(cell.problem).factory
+        if not (isinstance(factory, type) and issubclass(factory, TrainingProblem)):
+            raise ConfigError(f"metric test-loss needs a training problem with a test set; {cell.problem!r} "
+                              "has none: use --metric final-loss (or time-to-target)")
+        if budget.eval_every is None:
+            raise ConfigError(f"metric test-loss reads the test loss at evaluation points; the budget of "
+                              f"{cell.problem!r} has no eval_every: set it (e.g. --eval-every 50)")
+    elif metric == "time-to-target":
+        if budget.target_gap is None:
+            raise ConfigError(f"metric time-to-target needs a target: the budget of {cell.problem!r} has no "
+                              "target_gap (e.g. --target-gap 1e-6)")
+        if get_problem(cell.problem, **cell.params).f_star is None:
+            raise ConfigError(f"metric time-to-target needs the minimum f*, unknown for {cell.problem!r}: "
+                              "use --metric final-loss")
+
+
+# ---------------------------------------------------------------------------------------
+# Scores and the choice
+# ---------------------------------------------------------------------------------------
+def last_eval(evals, metric: str = "test_loss"):
+    """``key -> value`` of ``metric`` at each run's last evaluation point (a pandas Series)."""
+    rows = evals[evals["metric"] == metric]
+    return rows.sort_values("step").groupby("key")["value"].last()
+
+
+def final_loss(runs):
+    """The final objective of each run: the gap ``f - f*`` where ``f*`` is known, else ``f``."""
+    import numpy as np
+    import pandas as pd
+
+    fun = pd.to_numeric(runs["fun"], errors="coerce").astype(float)
+    f_star = pd.to_numeric(runs["f_star"], errors="coerce").astype(float)
+    return (fun - f_star.fillna(0.0)).where(np.isfinite(fun))
+
+
+def scores(runs, evals, metric: str):
+    """Sort keys of runs for ``metric`` (lower is better): columns ``rank_class`` (0 good,
+    1 target not reached, 2 diverged/failed/no finite metric), ``value`` and ``tiebreak``."""
+    import numpy as np
+    import pandas as pd
+
+    loss = final_loss(runs)
+    bad = runs["status"].isin(BAD_STATUSES).to_numpy()
+    steps = pd.to_numeric(runs["steps"], errors="coerce").astype(float).to_numpy()
+    tiebreak = np.zeros(len(runs))
+    rank_class = np.zeros(len(runs), dtype=int)
+    if metric == "final-loss":
+        targets = runs["budget"].map(lambda b: (b or {}).get("target_gap")).astype(float).to_numpy()
+        known = np.isfinite(pd.to_numeric(runs["f_star"], errors="coerce").astype(float).to_numpy())
+        floor = np.where(known & np.isfinite(targets), targets, -np.inf)
+        value = np.maximum(loss.to_numpy(), floor)
+        tiebreak = steps
+    elif metric == "test-loss":
+        value = runs["key"].map(last_eval(evals)).astype(float).to_numpy()
+    elif metric == "time-to-target":
+        reached = (runs["status"] == "converged").to_numpy()
+        value = np.where(reached, steps, loss.to_numpy())
+        rank_class = np.where(reached, 0, 1)
+    else:
+        raise ConfigError(f"tuning metric {metric!r} is not one of {', '.join(METRICS)}")
+    rank_class = np.where(bad | ~np.isfinite(value), 2, rank_class)
+    value = np.where(rank_class == 2, np.inf, value)
+    return pd.DataFrame({"key": runs["key"].to_numpy(), "rank_class": rank_class, "value": value,
+                         "tiebreak": tiebreak}, index=runs.index)
+
+
+@dataclass
+class TunedEntry:
+    """The chosen configuration of one problem x optimizer."""
+
+    problem: str
+    params: dict
+    optimizer: str
+    hyperparameters: dict
+    metric: str
+    value: float
+    trials: int
+    status: str = ""
+
+
+def choose(cells: list[Cell], results) -> list[TunedEntry]:
+    """The best trial of every cell by its metric (ties: the earlier trial).
+
+    ``test-loss`` raises a :class:`ConfigError` when a trial that ran without fault recorded
+    no test loss (a training problem without a test set).
+    """
+    runs = results.runs.set_index("key", drop=False)
+    out = []
+    for cell in cells:
+        keys = [j.key for j in cell.jobs]
+        missing = [k for k in keys if k not in runs.index]
+        if missing:
+            raise RuntimeError(f"{len(missing)} trial(s) of {cell.problem} x {cell.optimizer} are not in the store")
+        these = runs.loc[keys].reset_index(drop=True)
+        s = scores(these, results.evals, cell.metric)
+        if cell.metric == "test-loss":
+            ran = ~these["status"].isin(BAD_STATUSES) & ~these["key"].isin(last_eval(results.evals).index)
+            if ran.any():
+                raise ConfigError(f"metric test-loss: {cell.problem!r} recorded no test_loss (no test set); "
+                                  "use --metric final-loss")
+        order = sorted(range(len(keys)), key=lambda i: (s["rank_class"][i], s["value"][i], s["tiebreak"][i], i))
+        best = order[0]
+        out.append(TunedEntry(cell.problem, cell.params, cell.optimizer, cell.configs[best], cell.metric,
+                              float(s["value"][best]), len(keys), str(these["status"][best])))
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# The tuned-hyperparameter file
+# ---------------------------------------------------------------------------------------
+def _toml_value(value, where: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v, where) for v in value) + "]"
+    if isinstance(value, dict):
+        return _inline_table(value, where)
+    raise ConfigError(f"{where}: {value!r} cannot be written to TOML (a number, bool, string or list is needed)")
+
+
+def _inline_table(values: dict, where: str) -> str:
+    items = []
+    for k, v in values.items():
+        name = k if k and all(c.isalnum() or c in "_-" for c in k) and k.isascii() else json.dumps(k)
+        items.append(f"{name} = {_toml_value(v, f'{where} {k}')}")
+    return "{ " + ", ".join(items) + " }" if items else "{}"
+
+
+def _nondefault_params(problem: str, params: dict) -> dict:
+    from .registry import PROBLEMS
+
+    defaults = PROBLEMS.get(problem).params
+    return {k: v for k, v in params.items()
+            if k not in defaults or defaults[k] != v or type(defaults[k]) is not type(v)}
+
+
+def write_tuned(path: str | Path, entries: list[TunedEntry], settings: TuneSettings, suite: str) -> Path:
+    """Write the chosen hyperparameters (format in the module docstring)."""
+    from . import __version__
+
+    lines = [
+        f"# Hyperparameters chosen by `optbench tune` (optbench {__version__}).",
+        f"# Evaluate them with: optbench run {suite} --tuned {Path(path).name}",
+        "# Each [[tuned]] entry sets the optimizer's hyperparameters on one problem (matched by name and",
+        "# parameters; unlisted problem parameters and hyperparameters take their defaults).",
+        "",
+        "[tune]",
+        f"suite = {_toml_value(suite, 'suite')}",
+        f"method = {_toml_value(settings.method, 'method')}",
+        f"metric = {_toml_value(settings.metric, 'metric')}",
+        *([f"metrics = {_inline_table(settings.metrics, 'metrics')}"] if settings.metrics else []),
+        f"budget = {settings.budget}",
+        f"seed = {settings.seed}  # the trials ran on seed {settings.run_seed}",
+    ]
+    for e in entries:
+        where = f"{e.problem} x {e.optimizer}"
+        lines += [
+            "",
+            "[[tuned]]",
+            f"problem = {_toml_value(e.problem, where)}",
+            f"params = {_inline_table(_nondefault_params(e.problem, e.params), where + ' params')}",
+            f"optimizer = {_toml_value(e.optimizer, where)}",
+            f"hyperparameters = {_inline_table(e.hyperparameters, where + ' hyperparameters')}",
+            f"metric = {_toml_value(e.metric, where)}",
+            f"value = {_toml_value(e.value, where)}",
+            f"trials = {e.trials}",
+        ]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class Tuned:
+    """A tuned-hyperparameter file: entries matched to jobs by problem, parameters, optimizer."""
+
+    entries: list[TunedEntry]
+    source: str = "<tuned>"
+    settings: dict = field(default_factory=dict)
+
+    def lookup(self, problem: str, params: dict, optimizer: str) -> TunedEntry | None:
+        for e in self.entries:
+            if e.problem == problem and e.optimizer == optimizer and e.params == params:
+                return e
+        return None
+
+
+def read_tuned(path: str | Path) -> Tuned:
+    """Read a file written by :func:`write_tuned`; errors name the file and the entry."""
+    from .registry import PROBLEMS, get_optimizer
+    from .suite import tomllib
+
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise ConfigError(f"tuned-hyperparameter file {source!r} does not exist (write one with optbench tune -o FILE)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: malformed TOML: {exc}") from None
+    unknown = sorted(set(data) - {"tune", "tuned"})
+    if unknown or not isinstance(data.get("tuned"), list):
+        raise ConfigError(f"{source}: not a tuned-hyperparameter file: it needs [[tuned]] entries "
+                          f"(and optionally [tune]){'; unknown key(s) ' + str(unknown) if unknown else ''}")
+    entries, seen = [], set()
+    required = {"problem", "params", "optimizer", "hyperparameters"}
+    for i, raw in enumerate(data["tuned"], 1):
+        where = f"{source}: [[tuned]] entry {i}"
+        if not isinstance(raw, dict) or not required <= set(raw):
+            raise ConfigError(f"{where} needs {', '.join(sorted(required))}")
+        extra = sorted(set(raw) - required - {"metric", "value", "trials"})
+        if extra:
+            raise ConfigError(f"{where}: unknown key(s) {extra}")
+        if not isinstance(raw["params"], dict) or not isinstance(raw["hyperparameters"], dict):
+            raise ConfigError(f"{where}: params and hyperparameters must be tables")
+        spec = PROBLEMS.get(raw["problem"])
+        unknown_params = sorted(set(raw["params"]) - set(spec.params))
+        if unknown_params:
+            raise ConfigError(f"{where}: problem {spec.name!r} has no parameter(s) {unknown_params}")
+        get_optimizer(raw["optimizer"]).resolve(raw["hyperparameters"])  # names and types
+        value, trials = raw.get("value", math.nan), raw.get("trials", 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or isinstance(trials, bool) \
+                or not isinstance(trials, int):
+            raise ConfigError(f"{where}: value must be a number and trials an integer")
+        entry = TunedEntry(spec.name, {**spec.params, **raw["params"]}, raw["optimizer"], dict(raw["hyperparameters"]),
+                           str(raw.get("metric", "")), float(value), trials)
+        cell = (entry.problem, _canonical(entry.params), entry.optimizer)
+        if cell in seen:
+            raise ConfigError(f"{where}: {entry.problem} x {entry.optimizer} with these parameters is listed twice")
+        seen.add(cell)
+        entries.append(entry)
+    return Tuned(entries, source, dict(data.get("tune", {})))
+
+
+def apply_tuned(jobs: list[Job], tuned: Tuned, suite: str) -> tuple[list[Job], list[Job]]:
+    """``(tuned jobs, untouched jobs)``: each job with an entry in ``tuned`` gets the entry's
+    hyperparameters and the label ``tuned:<suite>``; jobs without one are returned as they are.
+    Several jobs that become the same run (a suite grid over a tuned hyperparameter) are one."""
+    from .optimizer import validate_hyperparameters
+    from .registry import get_optimizer
+
+    check_evaluation_seeds({j.seed for j in jobs})
+    out, untouched, seen = [], [], set()
+    for job in jobs:
+        entry = tuned.lookup(job.problem, job.problem_params, job.optimizer)
+        if entry is None:
+            untouched.append(job)
+            continue
+        try:
+            hp = validate_hyperparameters(get_optimizer(job.optimizer), entry.hyperparameters)
+        except ConfigError as exc:
+            raise ConfigError(f"{tuned.source}: {exc}") from None
+        new = _with_hyperparameters(job, hp, TUNED_PREFIX + suite)
+        if new.key not in seen:
+            seen.add(new.key)
+            out.append(new)
+    return out, untouched
+
+
+def claim_labels(jobs: list[Job], store, log: Callable[[str], None]) -> None:
+    """Make sure each of ``jobs`` is stored under its own suite label.
+
+    The store keeps one run per key and the key does not include the label, so a tuned
+    configuration identical to one already stored under another label (the defaults, run
+    before by ``optbench run``) would keep that label. Such runs are deleted here so that
+    running ``jobs`` recomputes them -- bit-identically on CPU -- under the label of ``jobs``,
+    which is how :func:`tuned_vs_default_frame` finds the tuned configuration.
+    """
+    wanted = {j.key: j.suite for j in jobs}
+    stored = {}
+    keys = list(wanted)
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        stored.update(store.conn.execute(f"SELECT key, suite FROM runs WHERE key IN ({marks})", chunk).fetchall())
+    stale = [k for k, label in stored.items() if label != wanted[k]]
+    if stale:
+        log(f"{len(stale)} tuned run(s) were stored under another label (the same configuration run before); "
+            "recomputing them under the tuned label")
+        store.delete(stale)
+
+
+# ---------------------------------------------------------------------------------------
+# The protocol
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """What :func:`run_protocol` did: the choices and the keys of every run it used."""
+
+    entries: list[TunedEntry]
+    trial_keys: list[str]
+    tuned_keys: list[str] = field(default_factory=list)
+    default_keys: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def run_protocol(suite: Suite, settings: TuneSettings, store, *, output: str | Path | None = None,
+                 evaluate: bool = True, log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+                 **execution) -> Outcome:
+    """Tune every problem x optimizer of ``suite`` with ``settings.budget`` trials, write the
+    choice to ``output`` (if given), then, with ``evaluate``, run the tuned and the default
+    configurations on the suite's seeds. ``execution`` goes to :func:`optbench.execute.execute`
+    (``backend``, ``n_jobs``, ``plugins``, ``time_limit``, ``scheduler``, ``progress``)."""
+    from .execute import execute
+    from .registry import get_optimizer
+    from .store import Results
+
+    cells = trial_cells(suite, settings)
+    default_jobs = suite.jobs() if evaluate else []
+    notes = []
+    for name in sorted({c.optimizer for c in cells}):
+        n = len(next(c for c in cells if c.optimizer == name).configs)
+        if not get_optimizer(name).search_space:
+            notes.append(f"{name}: no search space -- 1 trial (its defaults) per problem")
+        elif n < settings.budget:
+            notes.append(f"{name}: its search space has only {n} configurations -- {n} trials per problem")
+    trials = [j for c in cells for j in c.jobs]
+    metrics = sorted({c.metric for c in cells})
+    log(f"tuning {suite.name}: {len(cells)} problem x optimizer pairs, {settings.method} search, budget "
+        f"{settings.budget} trials each ({len(trials)} runs on tuning seed {settings.run_seed}), "
+        f"metric{'s' if len(metrics) > 1 else ''} {', '.join(metrics)}")
+    for note in notes:
+        log("  " + note)
+    summary = execute(trials, store, log=log, **execution)
+    outcome = Outcome([], [j.key for j in trials], notes=notes, interrupted=summary.interrupted)
+    if summary.interrupted:
+        return outcome
+    outcome.entries = choose(cells, Results(store))
+    if output is not None:
+        write_tuned(output, outcome.entries, settings, suite.name)
+    if not evaluate:
+        return outcome
+    tuned = Tuned(outcome.entries, "the tuning")
+    tuned_jobs, _ = apply_tuned(default_jobs, tuned, suite.name)
+    claim_labels(tuned_jobs, store, log)
+    keys = {j.key for j in tuned_jobs}
+    defaults = [j for j in default_jobs if j.key not in keys]
+    log(f"evaluating on seeds {suite.seeds}: {len(tuned_jobs)} tuned runs (label {TUNED_PREFIX}{suite.name}) and "
+        f"{len(default_jobs)} with the default hyperparameters (label {suite.name})")
+    summary = execute(tuned_jobs + defaults, store, log=log, **execution)
+    outcome.tuned_keys = [j.key for j in tuned_jobs]
+    outcome.default_keys = [j.key for j in default_jobs]
+    outcome.interrupted = summary.interrupted
+    return outcome
+
+
+def format_entries(entries: list[TunedEntry]) -> str:
+    """The chosen hyperparameters as a text table."""
+    import pandas as pd
+
+    rows = [{"problem": _label(e.problem, _nondefault_params(e.problem, e.params)), "optimizer": e.optimizer,
+             "trials": e.trials, "chosen": ", ".join(f"{k}={_short(v)}" for k, v in e.hyperparameters.items())
+             or "(defaults)", "metric": e.metric, "value": f"{e.value:.4g}", "status": e.status} for e in entries]
+    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_colwidth", 80):
+        return pd.DataFrame(rows).to_string(index=False)
+
+
+def _label(name: str, params: dict) -> str:
+    inner = ",".join(f"{k}={_short(v)}" for k, v in params.items())
+    return f"{name}[{inner}]" if inner else name
+
+
+def _short(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Frames for the report
+# ---------------------------------------------------------------------------------------
+def is_trial(runs):
+    """Boolean Series: which runs are tuning trials (suite label ``tune:<suite>``)."""
+    return runs["suite"].fillna("").astype(str).str.startswith(TRIAL_PREFIX)
+
+
+def _group_keys(runs) -> list[tuple]:
+    """``(problem, parameters, optimizer, budget, dtype)`` of each run: what makes runs comparable."""
+    return [(p, _canonical(pp), o, _canonical(b), d) for p, pp, o, b, d in
+            zip(runs["problem"], runs["problem_params"], runs["optimizer"], runs["budget"], runs["dtype"])]
+
+
+def _tuned_configs(runs) -> dict[tuple, tuple[str, dict]]:
+    """``(group) -> (suite, hyperparameters)`` of the evaluation runs labelled ``tuned:<suite>``;
+    the latest one (by start time) where a group was tuned more than once."""
+    tuned = runs[runs["suite"].fillna("").astype(str).str.startswith(TUNED_PREFIX)].sort_values("started_at")
+    return {group: (suite[len(TUNED_PREFIX):], hp)
+            for group, suite, hp in zip(_group_keys(tuned), tuned["suite"], tuned["hyperparameters"])}
+
+
+def sensitivity_frame(results):
+    """One row per tuning trial: how the final metric depends on the hyperparameters.
+
+    Columns: ``suite`` (the tuned suite), ``problem``, ``problem_params``, ``problem_id``,
+    ``optimizer``, ``hyperparameters`` (dict), ``lr`` (NaN where not a hyperparameter),
+    ``seed``, ``status``, ``final_gap`` (``f - f_ref`` as in :func:`optbench.metrics.with_reference`,
+    ``inf`` for a run without a finite final value), ``reference``, ``test_loss`` (the last
+    evaluation-point test loss, NaN where none), ``steps``, ``nfev``, ``chosen`` (the
+    configuration evaluated as ``tuned:<suite>``) and ``key``. Empty when the results hold no trials.
+    A trial shared by two tunings (same problem, budget, configuration and tuning seed) is
+    stored once, under the label of the first.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .metrics import with_reference
+
+    columns = ["suite", "problem", "problem_params", "problem_id", "optimizer", "hyperparameters", "lr", "seed",
+               "status", "final_gap", "reference", "test_loss", "steps", "nfev", "chosen", "key"]
+    runs = results.runs
+    trials = runs[is_trial(runs)]
+    if trials.empty:
+        return pd.DataFrame(columns=columns)
+    out = with_reference(trials)
+    out["suite"] = out["suite"].str[len(TRIAL_PREFIX):]
+    out["lr"] = out["hyperparameters"].map(
+        lambda h: float(h["lr"]) if isinstance(h.get("lr"), (int, float)) and not isinstance(h["lr"], bool) else np.nan)
+    out["test_loss"] = out["key"].map(last_eval(results.evals)).astype(float)
+    chosen = _tuned_configs(runs[~is_trial(runs)])
+    out["chosen"] = [group in chosen and chosen[group][1] == hp
+                     for group, hp in zip(_group_keys(out), out["hyperparameters"])]
+    return out[columns].sort_values(["suite", "problem_id", "optimizer", "lr", "key"]).reset_index(drop=True)
+
+
+def tuned_vs_default_frame(results):
+    """One row per evaluation run and role: the tuned against the default hyperparameters.
+
+    For every problem x optimizer (x budget x dtype) evaluated as ``tuned:<suite>``, the
+    *tuned* rows are its evaluation runs (seeds below :data:`TUNING_SEED_BASE`) with the tuned
+    hyperparameters, the *default* rows its evaluation runs with the optimizer's registered
+    defaults, whatever their label. Where the tuning chose the defaults, the same runs appear
+    in both roles (``same_config``). Columns: ``suite``, ``problem``, ``problem_id``,
+    ``optimizer``, ``role`` (``tuned`` | ``default``), ``hyperparameters``, ``same_config``,
+    ``seed``, ``status``, ``final_gap``, ``reference``, ``test_loss``, ``steps``, ``nfev``,
+    ``key``. ``f_ref`` (:func:`optbench.metrics.with_reference`) is taken over these runs.
+    """
+    import pandas as pd
+
+    from .errors import UnknownNameError
+    from .metrics import with_reference
+    from .registry import get_optimizer
+
+    columns = ["suite", "problem", "problem_id", "optimizer", "role", "hyperparameters", "same_config", "seed",
+               "status", "final_gap", "reference", "test_loss", "steps", "nfev", "key"]
+    runs = results.runs
+    evaluation = runs[~is_trial(runs) & (runs["seed"] < TUNING_SEED_BASE)]
+    tuned = _tuned_configs(evaluation)
+    if not tuned:
+        return pd.DataFrame(columns=columns)
+    defaults = {}
+    for name in {g[2] for g in tuned}:
+        try:
+            defaults[name] = get_optimizer(name).resolve({})
+        except UnknownNameError:  # a plugin optimizer not loaded now: its defaults are unknown
+            defaults[name] = None
+    picked = []
+    groups = _group_keys(evaluation)
+    for group, (suite, hp) in tuned.items():
+        rows = evaluation[[g == group for g in groups]]
+        default = defaults[group[2]]
+        same = default is not None and hp == default
+        for role, config in (("tuned", hp), ("default", default)):
+            if config is None:
+                continue
+            sel = rows[[h == config for h in rows["hyperparameters"]]].copy()
+            sel["suite"], sel["role"], sel["same_config"] = suite, role, same
+            picked.append(sel)
+    frame = pd.concat(picked, ignore_index=True)
+    ref = with_reference(frame.drop_duplicates("key"))[["key", "final_gap", "reference"]]
+    frame = frame.merge(ref, on="key", how="left")
+    frame["test_loss"] = frame["key"].map(last_eval(results.evals)).astype(float)
+    return frame[columns].sort_values(["suite", "problem_id", "optimizer", "role", "seed"]).reset_index(drop=True)
+
+
+def format_comparison(frame) -> str:
+    """Median final gap (and test loss where recorded) over seeds, tuned against default."""
+    import pandas as pd
+
+    if frame.empty:
+        return "(no tuned evaluation runs)"
+    agg = {"runs": ("key", "size"), "failed": ("status", lambda s: int(s.isin(BAD_STATUSES).sum())),
+           "median_final_gap": ("final_gap", "median")}
+    if frame["test_loss"].notna().any():
+        agg["median_test_loss"] = ("test_loss", "median")
+    table = frame.groupby(["problem_id", "optimizer", "role"]).agg(**agg).reset_index()
+    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.float_format", "{:.4g}".format):
+        return table.to_string(index=False)

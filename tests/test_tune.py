@@ -1,0 +1,279 @@
+"""Tuning with equal budgets: exact trial counts, separate seeds, determinism, the known best step."""
+import dataclasses
+import math
+
+import pytest
+
+from optbench import cli
+from optbench.errors import ConfigError
+from optbench.optimizer import Choice, LogUniform, Uniform
+from optbench.registry import OPTIMIZERS, PROBLEMS, get_optimizer
+from optbench.store import Results, Store
+from optbench.suite import load_suite, parse_suite
+from optbench.tune import (
+    TUNING_SEED_BASE,
+    TuneSettings,
+    apply_tuned,
+    read_tuned,
+    run_protocol,
+    sensitivity_frame,
+    settings_for,
+    trial_cells,
+    trial_configs,
+    tuned_vs_default_frame,
+    write_tuned,
+)
+
+
+def suite(problems: str, optimizers=("gd",), *, seeds=2, budget="max_steps = 20", tune="budget = 4"):
+    text = f'name = "t"\nseeds = {seeds}\ndevice = "cpu"\n[budget]\n{budget}\n[tune]\n{tune}\n{problems}\n'
+    text += "".join(f'[[optimizers]]\nname = "{o}"\n' for o in optimizers)
+    return parse_suite(text, source="t.toml")
+
+
+QUADRATIC = '[[problems]]\nname = "quadratic"\nparams = { dim = 5, kappa = 10.0, start = "random" }\n'
+ELLIPSOID = '[[problems]]\nname = "ellipsoid"\nparams = { kappa = 5.0 }\n'
+
+
+def quiet(msg):
+    pass
+
+
+def tune(s, store, evaluate=True, **settings):
+    return run_protocol(s, settings_for(s, **settings), store, progress=False, log=quiet, evaluate=evaluate)
+
+
+# ---------------------------------------------------------------------------------------
+# Search designs
+# ---------------------------------------------------------------------------------------
+def test_grid_is_a_latin_design_on_each_dimensions_grid():
+    space = {"lr": LogUniform(1e-4, 1.0), "beta1": Uniform(0.5, 0.9), "history": Choice((5, 10))}
+    configs = trial_configs(space, 5, "grid", TUNING_SEED_BASE, "x")
+    assert len(configs) == 5
+    assert [c["lr"] for c in configs] == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]  # the primary dimension, in order
+    assert sorted(c["beta1"] for c in configs) == pytest.approx(Uniform(0.5, 0.9).grid(5))  # each value once
+    assert sorted(c["history"] for c in configs) == [5, 5, 5, 10, 10]  # a choice cycles through its values
+    one = trial_configs({"lr": LogUniform(0.1, 1.0)}, 3, "grid", 0, "x")
+    assert one == [{"lr": 0.1}, {"lr": 0.316227766017}, {"lr": 1.0}]  # one dimension: its grid
+
+
+def test_finite_and_empty_spaces_get_no_more_trials_than_configurations():
+    small = {"m": Choice((1, 2)), "flag": Choice((False, True))}
+    for method in ("grid", "random"):
+        assert len(trial_configs(small, 8, method, TUNING_SEED_BASE, "x")) == 4  # all of them, once
+        picked = trial_configs(small, 3, method, TUNING_SEED_BASE, "x")
+        assert len(picked) == 3 and len({tuple(c.values()) for c in picked}) == 3
+        assert trial_configs({}, 8, method, TUNING_SEED_BASE, "x") == [{}]  # the defaults
+
+
+def test_designs_are_deterministic_per_tuning_seed():
+    space = get_optimizer("adam").search_space
+    for method in ("grid", "random"):
+        assert trial_configs(space, 6, method, TUNING_SEED_BASE, "adam") == trial_configs(space, 6, method,
+                                                                                        TUNING_SEED_BASE, "adam")
+    random = trial_configs(space, 6, "random", TUNING_SEED_BASE, "adam")
+    assert random != trial_configs(space, 6, "random", TUNING_SEED_BASE + 1, "adam")
+    assert all(1e-5 <= c["lr"] <= 1.0 and 0.5 <= c["beta1"] <= 0.999 for c in random)
+
+
+# ---------------------------------------------------------------------------------------
+# Settings and input errors (nothing runs)
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("tune_table, problems, budget, message", [
+    ("budget = 4\nmetric = \"test-loss\"", QUADRATIC, "max_steps = 5", "test-loss needs a training problem"),
+    ("budget = 4\nmetric = \"test-loss\"", '[[problems]]\nname = "logreg-binary"\n', "max_steps = 5", "eval_every"),
+    ("budget = 4\nmetric = \"time-to-target\"", QUADRATIC, "max_steps = 5", "target_gap"),
+    ("budget = 0", QUADRATIC, "max_steps = 5", "positive number of trials"),
+    ("budget = 4\nmethod = \"bayes\"", QUADRATIC, "max_steps = 5", "not one of grid, random"),
+    ("budgte = 4", QUADRATIC, "max_steps = 5", "unknown key"),
+])
+def test_bad_tuning_input_fails_before_running(tune_table, problems, budget, message):
+    with pytest.raises(ConfigError, match=message):
+        s = suite(problems, budget=budget, tune=tune_table)
+        trial_cells(s, settings_for(s))
+
+
+def test_evaluation_seeds_must_stay_below_the_tuning_seeds():
+    s = suite(QUADRATIC, seeds=f"[0, {TUNING_SEED_BASE}]")
+    with pytest.raises(ConfigError, match="collide with the tuning seeds"):
+        trial_cells(s, settings_for(s))
+    with pytest.raises(ConfigError, match="declared search space"):
+        s = parse_suite('[[problems]]\nname = "sphere"\n[[optimizers]]\nname = "gd"\nhyperparameters = { lr = 0.1 }\n')
+        trial_cells(s, TuneSettings(budget=2))
+
+
+def test_fair_suite_declares_the_protocol():
+    fair = load_suite("fair")
+    settings = settings_for(fair)
+    assert settings.budget >= 5 and len(fair.seeds) >= 5
+    cells = trial_cells(fair, settings)
+    problems = {c.problem for c in cells}
+    assert {"quadratic", "rosenbrock"} <= problems and any(p.startswith("mgh") for p in problems)
+    assert any(c.jobs[0].budget.eval_every for c in cells)  # neural problems, with test-loss evaluations
+    assert all(len(c.jobs) == settings.budget and all(j.seed >= TUNING_SEED_BASE for j in c.jobs) for c in cells)
+
+
+# ---------------------------------------------------------------------------------------
+# The protocol, end to end on small problems
+# ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["grid", "random"])
+def test_budget_is_exact_and_trials_never_use_evaluation_seeds(tmp_path, method):
+    s = suite(QUADRATIC + ELLIPSOID, ("gd", "adam", "lbfgs"), budget="max_steps = 10",
+              tune=f'budget = 4\nmethod = "{method}"')
+    store = Store(tmp_path / "r.sqlite")
+    outcome = tune(s, store, evaluate=False)
+    runs = Results(store).runs
+    trials = runs[runs["suite"] == "tune:t"]
+    assert len(runs) == len(trials) == 2 * 3 * 4  # nothing else ran
+    counts = trials.groupby(["problem", "optimizer"]).size()
+    assert len(counts) == 6 and (counts == 4).all()
+    assert set(trials["seed"]) == {TUNING_SEED_BASE}
+    distinct = trials.groupby(["problem", "optimizer"])["hyperparameters"].agg(lambda h: len({str(x) for x in h}))
+    assert (distinct == 4).all()
+    assert len(outcome.entries) == 6 and all(e.trials == 4 for e in outcome.entries)
+
+
+def test_tuning_is_deterministic_per_seed(tmp_path):
+    s = suite(QUADRATIC, ("gd", "adam"), tune='budget = 3\nmethod = "random"')
+    first = tune(s, Store(tmp_path / "a.sqlite"), evaluate=False)
+    second = tune(s, Store(tmp_path / "b.sqlite"), evaluate=False)
+    assert first.trial_keys == second.trial_keys  # the same configurations on the same seed
+    assert [dataclasses.asdict(e) for e in first.entries] == [dataclasses.asdict(e) for e in second.entries]
+    other = tune(s, Store(tmp_path / "c.sqlite"), evaluate=False, seed=1)
+    assert not set(other.trial_keys) & set(first.trial_keys)
+
+
+def test_gd_picks_one_over_L_on_the_quadratic(tmp_path):
+    r"""gd on ``quadratic`` (log spectrum: L = 1, mu = 1/kappa = 0.1) with a 6-point grid of its
+    declared space LogUniform(1e-5, 1): lr in {1e-5, 1e-4, ..., 1e-1, 1}.
+
+    The error ``e = x - x*`` evolves as ``e_{k+1} = (I - lr A) e_k``; in A's eigenbasis each
+    component is multiplied by ``1 - lr lambda_i`` per step, so after k steps
+    ``f = 1/2 sum_i lambda_i (1 - lr lambda_i)^(2k) e_i(0)^2``. For ``0 < lr <= 1/L`` every factor
+    lies in ``[0, 1)`` and decreases as lr grows, so f after any fixed number of steps strictly
+    decreases in lr: the largest grid point, ``lr = 1 = 1/L``, is the unique best for every
+    start. (The worst-case-optimal ``2/(L + mu) = 1.82`` lies outside gd's search space.)
+    """
+    s = suite(QUADRATIC, budget="max_steps = 30", tune="budget = 6")
+    outcome = tune(s, Store(tmp_path / "r.sqlite"), evaluate=False)
+    (entry,) = outcome.entries
+    assert entry.hyperparameters == {"lr": 1.0}
+    assert entry.value < 1e-2  # contraction 0.9 per step: f <= 0.81^30 f0
+
+
+def test_gd_picks_the_interior_one_over_L_on_the_ellipsoid(tmp_path):
+    r"""gd on ``ellipsoid`` with kappa = 5 in 2-d: ``f = x1^2 + 5 x2^2``, Hessian diag(2, 10), so
+    L = 10, mu = 2, and the grid {1e-5, ..., 1e-1, 1} of gd's space holds 1/L = 0.1 in its interior.
+
+    Per step the components shrink by ``|1 - 2 lr|`` and ``|1 - 10 lr|``. For lr <= 1/L = 0.1 both
+    factors decrease with lr (as on the quadratic), so 0.1 beats every smaller grid point; at
+    lr = 0.1 the stiff component vanishes after one step and the other contracts by 0.8. lr = 1
+    exceeds 2/L = 0.2: the stiff component grows ninefold per step and the run diverges, which
+    ranks it last whatever its final value. The worst-case optimum 2/(L + mu) = 1/6 is not on the
+    grid. By time to target the same holds: only lr = 0.1 gets within 1e-8 in 80 steps
+    (0.8^(2k) f0 <= 1e-8 needs k ~ 50 for f0 ~ 50; lr = 1e-2 contracts by 0.98 per step).
+    """
+    store = Store(tmp_path / "r.sqlite")
+    for metric in ("final-loss", "time-to-target"):
+        s = suite(ELLIPSOID, budget="max_steps = 80\ntarget_gap = 1e-8", tune=f'budget = 6\nmetric = "{metric}"')
+        (entry,) = tune(s, store, evaluate=False).entries
+        assert entry.hyperparameters == {"lr": 0.1}, metric
+    frame = sensitivity_frame(Results(store))  # the trials, shared by both metrics (same keys)
+    assert len(frame) == 6
+    by_lr = frame.set_index("lr")
+    assert by_lr.loc[1.0, "status"] == "diverged" and math.isinf(by_lr.loc[1.0, "final_gap"])
+    assert by_lr.loc[0.1, "status"] == "converged"
+    finite = frame[frame["lr"] < 0.2].sort_values("lr")
+    assert finite["final_gap"].is_monotonic_decreasing  # the sensitivity curve of the argument above
+
+
+def test_training_problems_are_tuned_on_the_test_loss(tmp_path):
+    """``[tune.metrics]`` picks the metric per problem: test loss for the neural problem, final
+    loss for the quadratic; the chosen trial is the one with the smallest last test loss."""
+    neural = '[[problems]]\nname = "logreg-binary"\nparams = { samples = 64, features = 4 }\n'
+    s = suite(QUADRATIC + neural, budget="max_steps = 10\neval_every = 5",
+              tune='budget = 3\n[tune.metrics]\n"tag:neural" = "test-loss"')
+    store = Store(tmp_path / "r.sqlite")
+    entries = {e.problem: e for e in tune(s, store, evaluate=False).entries}
+    assert entries["quadratic"].metric == "final-loss" and entries["logreg-binary"].metric == "test-loss"
+    frame = sensitivity_frame(Results(store))
+    trials = frame[frame["problem"] == "logreg-binary"]
+    assert trials["test_loss"].notna().all()
+    assert entries["logreg-binary"].value == trials["test_loss"].min()
+    best = trials.loc[trials["test_loss"].idxmin(), "hyperparameters"]
+    assert best == {"lr": entries["logreg-binary"].hyperparameters["lr"]}
+    with pytest.raises(ConfigError, match="test-loss needs a training problem"):  # --metric applies everywhere
+        trial_cells(s, settings_for(s, metric="test-loss"))
+
+
+def test_evaluation_tuned_against_default_and_run_tuned(tmp_path, monkeypatch):
+    """``optbench tune`` then ``optbench run --tuned``: the file reproduces the tuned runs exactly,
+    and the comparison frames pair tuned and default runs on the evaluation seeds."""
+    monkeypatch.chdir(tmp_path)
+    args = ["--problems", "quadratic[dim=5,kappa=10.0]", "--optimizers", "gd,momentum", "--seeds", "2",
+            "--max-steps", "15", "--db", "r.sqlite", "-q", "--no-report"]
+    assert cli.main(["tune", *args, "--budget", "4", "-o", "tuned.toml"]) == 0
+    results = Results(Store("r.sqlite"))
+    runs = results.runs
+    assert set(runs["suite"]) == {"tune:cli", "tuned:cli", "cli"}
+    evaluation = runs[runs["suite"] != "tune:cli"]
+    assert set(evaluation["seed"]) == {0, 1}
+    tuned = read_tuned("tuned.toml")
+    assert {(e.problem, e.optimizer) for e in tuned.entries} == {("quadratic", "gd"), ("quadratic", "momentum")}
+    jobs, untouched = apply_tuned(cli._suite_from_args(cli.build_parser().parse_args(["run", *args])).jobs(),
+                                  tuned, "cli")
+    assert not untouched and {j.key for j in jobs} == set(runs.loc[runs["suite"] == "tuned:cli", "key"])
+
+    n = len(runs)
+    assert cli.main(["run", *args, "--tuned", "tuned.toml"]) == 0
+    assert len(Results(Store("r.sqlite")).runs) == n  # every tuned run was already there
+
+    sens = sensitivity_frame(results)
+    assert len(sens) == 8 and sens.groupby("optimizer")["chosen"].sum().eq(1).all()
+    frame = tuned_vs_default_frame(results)
+    assert set(frame["role"]) == {"tuned", "default"}
+    assert frame.groupby(["optimizer", "role"]).size().eq(2).all()  # two evaluation seeds each
+    defaults = frame[frame["role"] == "default"]
+    assert all(h == get_optimizer(o).resolve({}) for o, h in zip(defaults["optimizer"], defaults["hyperparameters"]))
+    # gd's default lr = 0.01 barely moves in 15 steps; the tuned lr = 1 = 1/L does
+    med = frame[frame["optimizer"] == "gd"].groupby("role")["final_gap"].median()
+    assert med["tuned"] < 1e-3 * med["default"]
+
+
+def test_an_empty_search_space_gets_one_trial_its_defaults(tmp_path, monkeypatch):
+    """An optimizer without a search space is tried once, with its defaults; when the defaults
+    were stored before under the plain suite label, the tuned label claims them (recomputed)."""
+    spec = get_optimizer("gd")
+    monkeypatch.setitem(OPTIMIZERS._specs, "gd", dataclasses.replace(spec, search_space={}))
+    s = suite(QUADRATIC, ("gd",), tune="budget = 5")
+    store = Store(tmp_path / "r.sqlite")
+    from optbench.execute import execute
+
+    execute(s.jobs(), store, progress=False, log=quiet)  # `optbench run` of the defaults, first
+    outcome = tune(s, store)
+    assert outcome.entries[0].hyperparameters == {} and outcome.entries[0].trials == 1
+    assert any("no search space" in note for note in outcome.notes)
+    runs = Results(store).runs
+    assert (runs["suite"] == "tune:t").sum() == 1
+    assert set(runs.loc[runs["seed"] < TUNING_SEED_BASE, "suite"]) == {"tuned:t"}  # claimed by the tuning
+    frame = tuned_vs_default_frame(Results(store))
+    assert frame["same_config"].all() and frame.groupby("role").size().to_dict() == {"default": 2, "tuned": 2}
+
+
+def test_tuned_file_round_trip_and_errors(tmp_path):
+    from optbench.tune import TunedEntry
+
+    params = {**PROBLEMS.get("quadratic").params, "dim": 5}
+    entry = TunedEntry("quadratic", params, "adam", {"lr": 0.001, "beta1": 0.9}, "final-loss", 1.5e-3, 8)
+    path = write_tuned(tmp_path / "t.toml", [entry], TuneSettings(budget=8), "fair")
+    text = path.read_text()
+    assert "params = { dim = 5 }" in text and "seed = 0  # the trials ran on seed 1000000" in text
+    (back,) = read_tuned(path).entries
+    assert back == entry
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[tuned]]\nproblem = "quadratic"\nparams = {}\noptimizer = "adam"\n'
+                   'hyperparameters = { lrr = 1.0 }\n')
+    with pytest.raises(ConfigError, match="no hyperparameter 'lrr'"):
+        read_tuned(bad)
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_tuned(tmp_path / "missing.toml")
