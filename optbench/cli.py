@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["float32", "float64"])
     p.add_argument("--db", default=DEFAULT_DB, help=f"results database (SQLite; default {DEFAULT_DB})")
     p.add_argument("--rerun", action="store_true", help="recompute runs already in the database")
+    p.add_argument("--no-batch", action="store_true",
+                   help="run every seed on its own (by default the seeds of an elementwise optimizer on an "
+                        "analytic problem run as rows of one tensor, with identical records)")
     p.add_argument("--tuned", metavar="FILE", help="hyperparameters chosen by `optbench tune -o FILE`: each run of a "
                    "problem x optimizer listed there uses them (labelled tuned:<suite>)")
     p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes on this machine (default 1)")
@@ -281,7 +284,7 @@ def cmd_run(args) -> int:
           f"{len({(j.optimizer, str(j.hyperparameters)) for j in jobs})} optimizers x {len(suite.seeds)} seeds) "
           f"-> {store.path}", file=sys.stderr)
     summary = execute(jobs, store, backend=args.backend, n_jobs=args.jobs, plugins=args.plugin,
-                      time_limit=time_limit, scheduler=args.scheduler,
+                      time_limit=time_limit, scheduler=args.scheduler, batch=not args.no_batch,
                       rerun=args.rerun, progress=not args.quiet)
     results = Results(store)
     print(_summary_text(results, {j.key for j in jobs}))

@@ -143,9 +143,20 @@ def _warm_up() -> None:
     environment(torch.device("cpu"))
 
 
-def _serial(jobs: list[Job], plugins, n_jobs, time_limit) -> Iterator:
-    for job in jobs:
-        yield run_job(job)
+def _serial(jobs: list[Job], plugins, n_jobs, time_limit, batch: bool = True) -> Iterator:
+    """Jobs in this process; seeds of an elementwise optimizer on an analytic problem run as
+    rows of one batched tensor (:mod:`optbench.batched`), each record as if run alone."""
+    if not batch:
+        for job in jobs:
+            yield run_job(job)
+        return
+    from .batched import groups, run_batched
+
+    for group in groups(jobs):
+        if len(group) > 1:
+            yield from run_batched(group)
+        else:
+            yield run_job(group[0])
 
 
 # ---------------------------------------------------------------------------------------
@@ -524,13 +535,15 @@ def execute(
     progress: bool = True,
     time_limit: float | None = None,
     scheduler: str | None = None,
+    batch: bool = True,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
 ) -> ExecutionSummary:
     """Run the jobs not yet in ``store`` and add each record to it as it finishes.
 
     ``backend`` is ``serial``, ``processes`` or ``dask`` (see the module docstring); ``None``
     picks ``dask`` when a ``scheduler`` address is given, ``processes`` when ``n_jobs > 1`` or
-    a ``time_limit`` (seconds per run) is set, else ``serial``. A ``KeyboardInterrupt`` stops the workers and returns with
+    a ``time_limit`` (seconds per run) is set, else ``serial``. ``batch`` lets the serial
+    backend run seeds as rows of one tensor where :func:`optbench.batched.batchable`. A ``KeyboardInterrupt`` stops the workers and returns with
     ``interrupted=True``; every run finished before it is in the store.
     """
     backend = choose_backend(backend, n_jobs, time_limit, scheduler)
@@ -550,7 +563,8 @@ def execute(
     if backend == "dask":
         records = _dask(pending, plugins, time_limit, scheduler)
     else:
-        records = {"serial": _serial, "processes": _processes}[backend](pending, plugins, n_jobs, time_limit)
+        records = (_serial(pending, plugins, n_jobs, time_limit, batch) if backend == "serial"
+                   else _processes(pending, plugins, n_jobs, time_limit))
     t0 = time.perf_counter()
     bar = tqdm(total=len(pending), disable=not progress, file=sys.stderr, unit="run", dynamic_ncols=True,
                mininterval=0.5)
