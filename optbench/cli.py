@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="DIR", help="report directory (default reports/<suite>)")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="torch intra-op threads per process (default 1: small problems run fastest and time "
+                        "most steadily single-threaded; raise it for large models on the CPU)")
     _add_plugin(p)
 
     p = sub.add_parser("tune", help="tune every optimizer with the same budget of trials per problem, then run the "
@@ -116,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", metavar="DIR", help="report directory (default reports/<suite>)")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="torch intra-op threads per process (default 1: small problems run fastest and time "
+                        "most steadily single-threaded; raise it for large models on the CPU)")
     _add_plugin(p)
 
     p = sub.add_parser("report", help="write an HTML + Markdown + CSV report from a results database")
@@ -252,11 +258,22 @@ def _suite_from_args(args):
                              target_gap=args.target_gap, eval_every=args.eval_every)
 
 
+def _set_threads(n: int) -> None:
+    from .errors import ConfigError
+
+    if n < 1:
+        raise ConfigError(f"--threads {n} must be >= 1")
+    import torch
+
+    torch.set_num_threads(n)
+
+
 def cmd_run(args) -> int:
     import time
 
     t0 = time.perf_counter()
     from .execute import choose_backend, execute
+    _set_threads(args.threads)
     from .store import Results, Store
 
     # cheap checks first: a mistake in the suite file or the options fails before torch is imported
@@ -331,6 +348,7 @@ def cmd_tune(args) -> int:
 
     t0 = time.perf_counter()
     from .execute import choose_backend
+    _set_threads(args.threads)
     from .store import Results, Store
     from .tune import format_comparison, format_entries, run_protocol, settings_for, tuned_vs_default_frame
 
