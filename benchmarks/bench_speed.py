@@ -33,9 +33,8 @@ from . import cuda_or_skip, lookup
 STEP_PROBLEMS = ["rosenbrock", "mlp-mixture"]
 STEP_OPTIMIZERS = ["gd", "gd-armijo", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "amsgrad",
                    "lbfgs", "bfgs", "newton", "newton-cg"]
-# Rosenbrock (2-D) from its standard start (-1.2, 1), float64; mlp-mixture with its registered
-# defaults: an 8-32-32-4 tanh MLP on 512 Gaussian-mixture samples, full batch, float32.
-STEP_PROBLEM_PARAMS = {"rosenbrock": {}, "mlp-mixture": {}}
+# Both with their registered defaults: Rosenbrock in 2-D from its standard start (-1.2, 1),
+# float64; mlp-mixture an 8-32-32-4 tanh MLP on 512 Gaussian-mixture samples, full batch, float32.
 # Registered defaults, except fixed steps that would blow up on Rosenbrock's gradient (~200
 # at the start): a timed step must be an ordinary one, not arithmetic on Inf/NaN.
 STEP_HYPERPARAMETERS = {("rosenbrock", name): {"lr": 1e-4} for name in ("gd", "momentum", "nesterov")}
@@ -94,13 +93,14 @@ class TimeStep:
     version = "1"
     unit = "seconds"
     number = 1  # one step per sample; setup runs before each
-    repeat = (10, 200, 2.0)  # 10 to 200 samples, sampling stops after ~2 s per round
+    repeat = (5, 100, 1.0)  # 5 to 100 samples per round, sampling stops after ~1 s
+    rounds = 4  # rounds alternate between the commits compared: load drift hits both
     warmup_time = 0.0
     timeout = 300
 
     def setup(self, problem, optimizer):
-        self.step = make_stepper(problem, optimizer, "cpu", problem_params=STEP_PROBLEM_PARAMS[problem],
-                                 hyperparameters=STEP_HYPERPARAMETERS.get((problem, optimizer)))
+        hyperparameters = STEP_HYPERPARAMETERS.get((problem, optimizer))
+        self.step = make_stepper(problem, optimizer, "cpu", hyperparameters=hyperparameters)
 
     def time_step(self, problem, optimizer):
         self.step()
@@ -114,7 +114,8 @@ class TimeStepCUDA:
     version = "1"
     unit = "seconds"
     number = 1
-    repeat = (10, 200, 2.0)
+    repeat = (5, 100, 1.0)
+    rounds = 4
     warmup_time = 0.0
     timeout = 300
 
@@ -136,7 +137,8 @@ class TimeDriverRun:
     version = "1"
     unit = "seconds"
     number = 1
-    repeat = (5, 50, 2.0)
+    repeat = (3, 50, 1.0)
+    rounds = 4
     warmup_time = 0.0
     timeout = 300
 

@@ -31,13 +31,19 @@ import numpy as np
 import torch
 
 import optbench
-from optbench.batched import run_batched
-from optbench.suite import Suite, parse_selections
 
 
 def make_jobs(seeds: int, steps: int):
+    from optbench.suite import Suite, parse_selections  # inside: asv imports this file on old commits too
+
     return Suite("seeds-parallel", parse_selections(["rosenbrock[start=random]"]), parse_selections(["adam[lr=0.01]"]),
                  seeds=list(range(seeds)), budget={"max_steps": steps}, device="cpu").jobs()
+
+
+def batched(jobs):
+    from optbench.batched import run_batched
+
+    return run_batched(jobs)
 
 
 def serial(jobs):
@@ -89,7 +95,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     jobs = make_jobs(args.seeds, args.steps)
-    run_batched(make_jobs(2, 5)), serial(make_jobs(1, 5))  # warm-up: imports, entry points, the environment
+    batched(make_jobs(2, 5)), serial(make_jobs(1, 5))  # warm-up: imports, entry points, the environment
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); Adam on 2-D Rosenbrock, "
           f"{args.seeds} random starts x {args.steps} steps, {args.reps} repetition(s)")
     times = {"serial": [], "batched": [], "bare": []}
@@ -97,7 +103,7 @@ def main(argv=None) -> int:
         order = ["serial", "batched", "bare"] if rep % 2 == 0 else ["bare", "batched", "serial"]
         out = {}
         for name in order:
-            t, out[name] = _timed({"serial": serial, "batched": run_batched, "bare": bare}[name], jobs)
+            t, out[name] = _timed({"serial": serial, "batched": batched, "bare": bare}[name], jobs)
             times[name].append(t)
         worst = check_equal(out["batched"], out["serial"])
         statuses = sorted({r.status for r in out["serial"]})

@@ -115,6 +115,8 @@ class NewtonCG(_SecondOrder):
         r = g.clone()
         p = -r
         rr = float(r.dot(r))
+        if rr == 0.0:  # a stationary point: no direction (and CG would divide by zero)
+            return z
         for j in range(self.param_groups[0]["max_cg"]):
             Hp = hvp(p)
             curvature = float(p.dot(Hp))
