@@ -6,13 +6,11 @@
 ``jobs``     a CPU-bound suite that the executor cannot batch (gradient descent with an
              Armijo line search on 10-D Rosenbrock, 8 random starts, 400 steps) run serially
              and with ``--jobs 2``, each into a fresh temporary database, interleaved;
-             target: median speedup >= 1.7. Both sides get ``OMP_NUM_THREADS=1`` unless
-             ``--default-threads`` is given (the workers of ``--jobs 2`` use ``cores // 2``
-             threads; a serial run uses torch's default, which on a busy 2-core machine
-             makes small matrix products crawl and would flatter the parallel run).
+             target: median speedup >= 1.7. Both use the CLI's default of one torch
+             thread per process (``--threads 1``), so two workers fill two cores without
+             oversubscribing them.
 ``quick``    the default ``optbench run`` (the quick suite and its report) in a temporary
-             directory, end to end; target: <= 60 s. With ``--one-thread`` under
-             ``OMP_NUM_THREADS=1`` (see ``jobs``: small matrix products and a busy machine).
+             directory, end to end; target: <= 60 s.
 
 Usage::
 
@@ -75,10 +73,7 @@ def startup(reps: int) -> bool:
     return med <= 0.5 and not heavy
 
 
-def jobs(reps: int, default_threads: bool) -> bool:
-    env = dict(os.environ)
-    if not default_threads:
-        env["OMP_NUM_THREADS"] = "1"
+def jobs(reps: int) -> bool:
     serial_t, parallel_t = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(reps):
@@ -86,11 +81,11 @@ def jobs(reps: int, default_threads: bool) -> bool:
                 db = Path(tmp) / f"rep{rep}-jobs{side}.sqlite"
                 cmd = optbench_command() + ["run", *JOBS_SUITE, "--no-report", "--quiet", "--db", str(db),
                                             "--jobs", str(side)]
-                (serial_t if side == 1 else parallel_t).append(timed(cmd, cwd=tmp, env=env))
+                (serial_t if side == 1 else parallel_t).append(timed(cmd, cwd=tmp))
     ratios = [s[0] / p[0] for s, p in zip(serial_t, parallel_t)]
     med = statistics.median(ratios)
-    print(f"jobs: optbench run {' '.join(JOBS_SUITE)} --no-report --db TMP [--jobs 2] "
-          f"({'default threads' if default_threads else 'OMP_NUM_THREADS=1'}), {reps} interleaved pair(s)")
+    print(f"jobs: optbench run {' '.join(JOBS_SUITE)} --no-report --db TMP [--jobs 2], "
+          f"{reps} interleaved pair(s)")
     print(f"      wall: serial median {statistics.median(t[0] for t in serial_t):.2f} s, --jobs 2 median "
           f"{statistics.median(t[0] for t in parallel_t):.2f} s; CPU (client process): serial "
           f"{statistics.median(t[1] for t in serial_t):.2f} s, --jobs 2 {statistics.median(t[1] for t in parallel_t):.2f} s")
@@ -99,18 +94,15 @@ def jobs(reps: int, default_threads: bool) -> bool:
     return med >= 1.7
 
 
-def quick(reps: int, one_thread: bool) -> bool:
-    env = dict(os.environ)
-    if one_thread:
-        env["OMP_NUM_THREADS"] = "1"
+def quick(reps: int) -> bool:
     times = []
     for _ in range(reps):
         with tempfile.TemporaryDirectory() as tmp:
-            times.append(timed(optbench_command() + ["run", "--quiet"], cwd=tmp, env=env))
+            times.append(timed(optbench_command() + ["run", "--quiet"], cwd=tmp))
             if not (Path(tmp) / "reports" / "quick" / "index.html").exists():
                 raise RuntimeError("optbench run wrote no reports/quick/index.html")
     med = statistics.median(t[0] for t in times)
-    print(f"quick: `{'OMP_NUM_THREADS=1 ' if one_thread else ''}optbench run --quiet` in an empty directory "
+    print(f"quick: `optbench run --quiet` in an empty directory "
           f"(quick suite + report) x{reps}: wall median {med:.1f} s (all: {', '.join(f'{t[0]:.1f}' for t in times)}), "
           f"CPU median {statistics.median(t[1] for t in times):.1f} s; target <= 60 s: {'met' if med <= 60 else 'NOT met'}")
     return med <= 60
@@ -121,8 +113,6 @@ def main(argv=None) -> int:
     parser.add_argument("--section", action="append", choices=["startup", "jobs", "quick"],
                         help="section(s) to run (default: all)")
     parser.add_argument("--reps", type=int, default=3, help="repetitions (startup: x5)")
-    parser.add_argument("--default-threads", action="store_true", help="jobs: keep torch's default thread count")
-    parser.add_argument("--one-thread", action="store_true", help="quick: run under OMP_NUM_THREADS=1")
     args = parser.parse_args(argv)
     sections = args.section or ["startup", "jobs", "quick"]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -131,9 +121,9 @@ def main(argv=None) -> int:
     if "startup" in sections:
         ok &= startup(5 * args.reps)
     if "jobs" in sections:
-        ok &= jobs(args.reps, args.default_threads)
+        ok &= jobs(args.reps)
     if "quick" in sections:
-        ok &= quick(args.reps, args.one_thread)
+        ok &= quick(args.reps)
     return 0 if ok else 1
 
 

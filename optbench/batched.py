@@ -19,10 +19,11 @@ Every row gets the record the serial runner (:func:`optbench.runner.run`) would 
 back every ``CHECK_EVERY`` steps, no host synchronisation per step), the runner's own
 stopping rules applied to each column (``converged``, ``diverged``; ``budget`` when steps or
 evaluations run out), the same cut-back to the stopping row, the same evaluation counts
-(every closure call evaluates every row) and the same key. A row that has stopped keeps
-being updated in the batch -- removing it would mean rebuilding the optimizer state -- but its
-record ends at its own stopping row; the batch ends when every row has stopped or the budget
-is spent.
+(every closure call evaluates every row), the same key, and the same final Hessian spectrum,
+taken where the seed's own loop would have ended (for a stopped seed: at the check point
+that caught its stopping rule). A row that has stopped keeps being updated in the batch --
+removing it would mean rebuilding the optimizer state -- but its record ends at its own
+stopping row; the batch ends when every row has stopped or the budget is spent.
 
 **Time is shared.** A row's ``seconds`` are the batch's wall-clock time at that step (the
 whole batch's cost, not a share of it); records carry ``environment["batched_seeds"] = S``
@@ -56,11 +57,13 @@ import torch
 from . import runner
 from .device import resolve_device, synchronize
 from .environment import environment
-from .problem import AnalyticProblem, resolve_dtype
+from .problem import AnalyticInstance, AnalyticProblem, resolve_dtype
 from .registry import get_optimizer, get_problem
 from .runner import TRAJECTORY_MAX_DIM, RunRecord, _finish, _peak_memory, _reanchor, _Rules, _Stop, job_key
+from .spectrum import dense_spectrum, spectrum_rtol
 from .suite import Job
 
+DENSE_BATCH_MAX_DIM = 64  # rows' Hessians computed in one call up to this dimension (S x dim^2 numbers)
 _SHARED = tuple(f.name for f in fields(Job) if f.name not in ("seed", "key"))
 
 
@@ -179,6 +182,7 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> None:
     record_x = problem.dim <= TRAJECTORY_MAX_DIM
     rules = [_Rules(budget, problem.f_star) for _ in range(n_rows)]
     stops: list[_Stop | None] = [None] * n_rows
+    stop_x: list[torch.Tensor | None] = [None] * n_rows  # where a seed alone would have ended its loop
     active = np.ones(n_rows, dtype=bool)
     blowup = None
     target = budget.target_gap if problem.f_star is not None else None
@@ -240,6 +244,7 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> None:
                 rules[i].check(values[:, i], first_row)
             except _Stop as stop:
                 stops[i] = stop
+                stop_x[i] = x[i].detach().clone()
                 active[i] = False
         if blowup is None:
             f0 = np.array([np.nan if r.f0 is None else r.f0 for r in rules])
@@ -247,7 +252,6 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> None:
 
     checked = 0
     anchors: list[tuple[int, float]] = [(0, 0.0)]
-    max_steps, max_evals = budget.max_steps, budget.max_evals
     message = ""
     step = 0
     perf = time.perf_counter
@@ -256,11 +260,8 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> None:
         if record_x:
             xs.append(x.detach().clone())
         stamps.append(perf())
-        if max_steps is not None and step >= max_steps:
-            message = f"{max_steps} steps done"
-            break
-        if max_evals is not None and nfev >= max_evals:
-            message = f"{nfev} evaluations done (budget {max_evals})"
+        message = budget.spent(step, nfev)
+        if message is not None:
             break
         first = True
         opt_step(closure)
@@ -296,6 +297,7 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> None:
     nfev_arr = np.asarray(nfevs, dtype=np.int64)
     traj = x_buf[:written].cpu().double().numpy() if record_x else None
     final_x = x.detach()
+    ends = []  # (record, the point where the serial loop would have ended) of the rows that did not diverge
     for i, rec in enumerate(records):
         stop = stops[i]
         last = step if stop is None else stop.row
@@ -305,3 +307,35 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> None:
             arrays["x"] = traj[: last + 1, i].copy()
         status, msg = ("budget", message) if stop is None else (stop.status, stop.message)
         _finish(rec, arrays, status, msg, float(arrays["fun"][-1]), final_x[i] if stop is None else None)
+        rec.dim = int(problem.dim)
+        if status != "diverged":
+            ends.append((rec, final_x[i] if stop is None else stop_x[i]))
+    _spectra(problem, ends)
+
+
+def _spectra(problem: AnalyticProblem, ends: list) -> None:
+    """The serial runner's final spectrum (:func:`optbench.runner._final_spectrum`) of each row.
+
+    For small dimensions the rows' dense Hessians come from one ``vmap`` of
+    ``torch.func.hessian`` (one call instead of one per row: the per-call overhead of
+    ``torch.func`` is most of the cost at this size), each then reduced exactly as the dense
+    branch of :func:`optbench.spectrum.hessian_spectrum` does; otherwise, or if ``f`` does
+    not ``vmap``, row by row through the runner's own function.
+    """
+    if not ends:
+        return
+    if problem.dim <= DENSE_BATCH_MAX_DIM:
+        def scalar(v):
+            return problem.f(v).reshape(())
+
+        try:
+            hessians = torch.func.vmap(torch.func.hessian(scalar))(torch.stack([p for _, p in ends]))
+        except (RuntimeError, ValueError, NotImplementedError):
+            hessians = None
+        if hessians is not None:
+            rtol = spectrum_rtol(hessians.dtype)
+            for (rec, _), h in zip(ends, hessians):
+                runner.store_spectrum(rec, dense_spectrum(h, rtol))
+            return
+    for rec, point in ends:
+        runner._final_spectrum(rec, AnalyticInstance(problem, point))

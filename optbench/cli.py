@@ -23,6 +23,38 @@ def _add_plugin(p: argparse.ArgumentParser) -> None:
                         "A plugin is code: it runs with your permissions")
 
 
+def _add_budget_and_device(p: argparse.ArgumentParser) -> None:
+    """The budget of every run, its device and dtype, and the results database (run, tune)."""
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--max-evals", type=int)
+    p.add_argument("--max-seconds", type=float)
+    p.add_argument("--target-gap", type=float, help="stop a run when f - f* <= this")
+    p.add_argument("--eval-every", type=int, help="evaluation-point metrics every N steps (training problems)")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
+    p.add_argument("--dtype", choices=["float32", "float64"])
+    p.add_argument("--db", default=DEFAULT_DB, help=f"results database (SQLite; default {DEFAULT_DB})")
+
+
+def _add_execution(p: argparse.ArgumentParser) -> None:
+    """Where and how the runs execute, the report and the plugins (run, tune)."""
+    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes on this machine (default 1)")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS",
+                   help="hard wall-clock limit per run: the worker running it is killed and the run recorded as "
+                        "'timeout' (runs in worker processes; default: the suite's time_limit, else none)")
+    p.add_argument("--backend", choices=["serial", "processes", "dask"],
+                   help="serial (in this process), processes (worker processes: the default with --jobs N > 1 "
+                        "or a time limit) or dask (a running Dask cluster: the default with --scheduler)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler for --backend dask, "
+                   "e.g. tcp://10.0.0.5:8786 (needs pip install 'optbench[dask]')")
+    p.add_argument("--report", metavar="DIR", help="report directory (default reports/<suite>)")
+    p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="torch intra-op threads per process (default 1: small problems run fastest and time "
+                        "most steadily single-threaded; raise it for large models on the CPU)")
+    _add_plugin(p)
+
+
 def _load_plugins(paths: list[str]) -> None:
     from .registry import load_plugin
 
@@ -59,36 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help='problems: names, tag:TAG, globs, NAME[k=v,k2=[a,b]] (comma-separated, repeatable)')
     p.add_argument("--optimizers", action="append", default=[], help='optimizers, e.g. "adam[lr=[1e-3,1e-2]],lbfgs"')
     p.add_argument("--seeds", type=int, help="number of seeds 0..N-1")
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--max-evals", type=int)
-    p.add_argument("--max-seconds", type=float)
-    p.add_argument("--target-gap", type=float, help="stop a run when f - f* <= this")
-    p.add_argument("--eval-every", type=int, help="evaluation-point metrics every N steps (training problems)")
-    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
-    p.add_argument("--dtype", choices=["float32", "float64"])
-    p.add_argument("--db", default=DEFAULT_DB, help=f"results database (SQLite; default {DEFAULT_DB})")
+    _add_budget_and_device(p)
     p.add_argument("--rerun", action="store_true", help="recompute runs already in the database")
     p.add_argument("--no-batch", action="store_true",
                    help="run every seed on its own (by default the seeds of an elementwise optimizer on an "
                         "analytic problem run as rows of one tensor, with identical records)")
     p.add_argument("--tuned", metavar="FILE", help="hyperparameters chosen by `optbench tune -o FILE`: each run of a "
                    "problem x optimizer listed there uses them (labelled tuned:<suite>)")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes on this machine (default 1)")
-    p.add_argument("--time-limit", type=float, metavar="SECONDS",
-                   help="hard wall-clock limit per run: the worker running it is killed and the run recorded as "
-                        "'timeout' (runs in worker processes; default: the suite's time_limit, else none)")
-    p.add_argument("--backend", choices=["serial", "processes", "dask"],
-                   help="serial (in this process), processes (worker processes: the default with --jobs N > 1 "
-                        "or a time limit) or dask (a running Dask cluster: the default with --scheduler)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler for --backend dask, "
-                   "e.g. tcp://10.0.0.5:8786 (needs pip install 'optbench[dask]')")
-    p.add_argument("--report", metavar="DIR", help="report directory (default reports/<suite>)")
-    p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    p.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="torch intra-op threads per process (default 1: small problems run fastest and time "
-                        "most steadily single-threaded; raise it for large models on the CPU)")
-    _add_plugin(p)
+    _add_execution(p)
 
     p = sub.add_parser("tune", help="tune every optimizer with the same budget of trials per problem, then run the "
                        "tuned and the default hyperparameters on the evaluation seeds (see optbench.tune)")
@@ -104,25 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tuning-seed", type=int, metavar="S", help="the trials run on seed 1000000 + S (default 0); "
                    "evaluation seeds stay below 1000000")
     p.add_argument("--seeds", type=int, help="number of evaluation seeds 0..N-1")
-    for flag, kind in (("--max-steps", int), ("--max-evals", int), ("--max-seconds", float), ("--target-gap", float),
-                       ("--eval-every", int)):
-        p.add_argument(flag, type=kind, help="budget of every run (trials and evaluation), as for `optbench run`")
-    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
-    p.add_argument("--dtype", choices=["float32", "float64"])
-    p.add_argument("--db", default=DEFAULT_DB, help=f"results database (SQLite; default {DEFAULT_DB})")
+    _add_budget_and_device(p)
     p.add_argument("-o", "--output", help="where to write the chosen hyperparameters (default tuned-<suite>.toml)")
     p.add_argument("--no-evaluate", action="store_true", help="only tune and write the file")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes on this machine (default 1)")
-    p.add_argument("--time-limit", type=float, metavar="SECONDS", help="hard wall-clock limit per run, as for run")
-    p.add_argument("--backend", choices=["serial", "processes", "dask"], help="as for `optbench run`")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --backend dask")
-    p.add_argument("--report", metavar="DIR", help="report directory (default reports/<suite>)")
-    p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    p.add_argument("--threads", type=int, default=1, metavar="N",
-                   help="torch intra-op threads per process (default 1: small problems run fastest and time "
-                        "most steadily single-threaded; raise it for large models on the CPU)")
-    _add_plugin(p)
+    _add_execution(p)
 
     p = sub.add_parser("report", help="write an HTML + Markdown + CSV report from a results database")
     p.add_argument("--db", default=DEFAULT_DB)
@@ -302,7 +297,7 @@ def cmd_run(args) -> int:
           f"-> {store.path}", file=sys.stderr)
     summary = execute(jobs, store, backend=args.backend, n_jobs=args.jobs, plugins=args.plugin,
                       time_limit=time_limit, scheduler=args.scheduler, batch=not args.no_batch,
-                      rerun=args.rerun, progress=not args.quiet)
+                      rerun=args.rerun, progress=not args.quiet, threads=args.threads)
     results = Results(store)
     print(_summary_text(results, {j.key for j in jobs}))
     if summary.interrupted:
@@ -372,20 +367,22 @@ def cmd_tune(args) -> int:
     store = Store(args.db)
     outcome = run_protocol(suite, settings, store, output=output, evaluate=not args.no_evaluate,
                            backend=args.backend, n_jobs=args.jobs, plugins=args.plugin, time_limit=time_limit,
-                           scheduler=args.scheduler, progress=not args.quiet)
+                           scheduler=args.scheduler, progress=not args.quiet, threads=args.threads)
     if outcome.entries:
         print(format_entries(outcome.entries))
         print(f"tuned hyperparameters: {output}", file=sys.stderr)
     if outcome.interrupted:
         return 130
     if not args.no_evaluate:
-        # the evaluation runs, tuned and default (the trials are in the store too, as suite tune:<name>)
-        evaluation = _only(Results(store), set(outcome.tuned_keys + outcome.default_keys))
+        # the evaluation runs, tuned and default; the report adds the trials (suite tune:<name>)
+        results = Results(store)
+        evaluation = _only(results, set(outcome.tuned_keys + outcome.default_keys))
         print(format_comparison(tuned_vs_default_frame(evaluation)))
         if report_dir is not None:
             from .report import write_report
 
-            paths = write_report(evaluation, report_dir)
+            protocol = _only(results, set(outcome.trial_keys + outcome.tuned_keys + outcome.default_keys))
+            paths = write_report(protocol, report_dir)
             print(f"report: {paths['html']}", file=sys.stderr)
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0

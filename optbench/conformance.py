@@ -209,7 +209,8 @@ def _trial(spec: OptimizerSpec, dtype: str = "float64", recorder: _DefaultDevice
             return made[-1]
 
         instrumented = dataclasses.replace(spec, factory=factory)
-    record = run(problem, instrumented, seed=SEED, budget=Budget(max_steps=STEPS), device="cpu", dtype=dtype)
+    record = run(problem, instrumented, seed=SEED, budget=Budget(max_steps=STEPS), device="cpu", dtype=dtype,
+                 spectrum=False)  # the final spectrum evaluates f outside the optimizer's counts
     return _Trial(record, problem, made[-1] if made else None)
 
 

@@ -15,7 +15,9 @@ Backends
                or when a time limit is set). Workers are reused from run to run (importing
                torch costs ~1.5 s), forked from a server process that has already imported
                it (``multiprocessing``'s *forkserver*; *spawn* where that does not exist).
-               Each worker gets ``cores // N`` torch threads when ``N > 1``.
+               Each worker runs torch with ``threads`` intra-op threads (the CLI's
+               ``--threads``, default 1), else ``cores // N``, so N workers do not
+               oversubscribe the cores.
 ``dask``       an existing ``dask.distributed`` cluster (``--scheduler ADDRESS``, the
                ``optbench[dask]`` extra); see :func:`_dask`.
 
@@ -259,12 +261,12 @@ class _Worker:
         self.conn.close()
 
 
-def _processes(jobs: list[Job], plugins, n_jobs: int, time_limit: float | None) -> Iterator:
+def _processes(jobs: list[Job], plugins, n_jobs: int, time_limit: float | None, threads: int | None) -> Iterator:
     from multiprocessing.connection import wait
 
     ctx = _mp_context()
     plugins = tuple(str(Path(p).resolve()) for p in plugins)
-    threads = max(1, (os.cpu_count() or 1) // n_jobs) if n_jobs > 1 else None
+    threads = threads if threads is not None else max(1, (os.cpu_count() or 1) // n_jobs)
     queue = deque(jobs)
     workers = [_Worker(ctx, plugins, threads) for _ in range(min(n_jobs, len(jobs)))]
     graceful = False
@@ -536,6 +538,7 @@ def execute(
     time_limit: float | None = None,
     scheduler: str | None = None,
     batch: bool = True,
+    threads: int | None = None,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
 ) -> ExecutionSummary:
     """Run the jobs not yet in ``store`` and add each record to it as it finishes.
@@ -543,8 +546,10 @@ def execute(
     ``backend`` is ``serial``, ``processes`` or ``dask`` (see the module docstring); ``None``
     picks ``dask`` when a ``scheduler`` address is given, ``processes`` when ``n_jobs > 1`` or
     a ``time_limit`` (seconds per run) is set, else ``serial``. ``batch`` lets the serial
-    backend run seeds as rows of one tensor where :func:`optbench.batched.batchable`. A ``KeyboardInterrupt`` stops the workers and returns with
-    ``interrupted=True``; every run finished before it is in the store.
+    backend run seeds as rows of one tensor where :func:`optbench.batched.batchable`.
+    ``threads``: torch intra-op threads of each worker process (default ``cores // n_jobs``).
+    A ``KeyboardInterrupt`` stops the workers and returns with ``interrupted=True``; every
+    run finished before it is in the store.
     """
     backend = choose_backend(backend, n_jobs, time_limit, scheduler)
     if rerun:
@@ -564,7 +569,7 @@ def execute(
         records = _dask(pending, plugins, time_limit, scheduler)
     else:
         records = (_serial(pending, plugins, n_jobs, time_limit, batch) if backend == "serial"
-                   else _processes(pending, plugins, n_jobs, time_limit))
+                   else _processes(pending, plugins, n_jobs, time_limit, threads))
     t0 = time.perf_counter()
     bar = tqdm(total=len(pending), disable=not progress, file=sys.stderr, unit="run", dynamic_ncols=True,
                mininterval=0.5)

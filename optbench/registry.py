@@ -21,7 +21,7 @@ import importlib.util
 import inspect
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar

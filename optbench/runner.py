@@ -37,7 +37,7 @@ import math
 import time
 import traceback as tb_module
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -88,6 +88,16 @@ class Budget:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def spent(self, steps: int, nfev: int, seconds: float = 0.0) -> str | None:
+        """Why the run must stop before another step (the record's message), or ``None``."""
+        if self.max_steps is not None and steps >= self.max_steps:
+            return f"{self.max_steps} steps done"
+        if self.max_evals is not None and nfev >= self.max_evals:
+            return f"{nfev} evaluations done (budget {self.max_evals})"
+        if self.max_seconds is not None and seconds >= self.max_seconds:
+            return f"time budget of {self.max_seconds:g} s spent"
+        return None
 
 
 @dataclass
@@ -258,8 +268,12 @@ def run(
     dtype=None,
     problem_params: dict | None = None,
     suite: str = "",
+    spectrum: bool = True,
 ) -> RunRecord:
     """Run one optimizer on one problem and return its :class:`RunRecord`.
+
+    With ``spectrum=True`` the Hessian spectrum at the final iterate is stored too
+    (:func:`_final_spectrum`; not timed and not counted in ``nfev``/``nhev``).
 
     Faults inside the run (an exception, NaN) are recorded in the status, never raised;
     only bad input (an unknown name or hyperparameter, an unavailable device) raises an
@@ -300,7 +314,7 @@ def run(
             loop = _run_driver if spec.driver else _run_torch
             loop(record, instance, spec, hp, budget, dev)
             record.dim = int(instance.dim)
-            if record.status not in ("failed", "diverged"):
+            if spectrum and record.status not in ("failed", "diverged"):
                 _final_spectrum(record, instance)
     except Exception as exc:  # a fault in the problem or optimizer is a result, not a crash
         record.status = "failed"
@@ -329,6 +343,11 @@ def _final_spectrum(record: RunRecord, inst: Instance) -> None:
     except (RuntimeError, ValueError, NotImplementedError) as exc:  # e.g. an op without a double-backward
         record.spectrum_method = f"unavailable: {type(exc).__name__}"
         return
+    store_spectrum(record, spec)
+
+
+def store_spectrum(record: RunRecord, spec: dict) -> None:
+    """Copy a :func:`optbench.spectrum.hessian_spectrum` result into the record's columns."""
     record.eig_min, record.eig_max = spec["eig_min"], spec["eig_max"]
     record.condition, record.n_negative = spec["condition"], spec["n_negative"]
     record.spectrum_method = spec["method"]
@@ -444,9 +463,7 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
 
     checked = 0
     anchors: list[tuple[int, float]] = [(0, 0.0)]
-    max_steps = budget.max_steps
-    max_evals = budget.max_evals
-    max_seconds = budget.max_seconds
+    spent = budget.spent
     eval_every = budget.eval_every
     status, message, stop_row = "budget", "", None
     step = 0
@@ -461,14 +478,8 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
                 xs.append(snapshot())
             now = perf() - eval_seconds
             stamps.append(now)
-            if max_steps is not None and step >= max_steps:
-                message = f"{max_steps} steps done"
-                break
-            if max_evals is not None and nfev >= max_evals:
-                message = f"{nfev} evaluations done (budget {max_evals})"
-                break
-            if max_seconds is not None and now - t0 >= max_seconds:
-                message = f"time budget of {max_seconds:g} s spent"
+            message = spent(step, nfev, now - t0)
+            if message is not None:
                 break
             first = True
             begin_step(step)
@@ -634,12 +645,7 @@ class DriverTask:
         self._record(self.steps, float(value), x)
         self._final_x = x
         self._rules.check(np.array([float(value)]), self.steps)
-        b = self._budget
-        if b.max_steps is not None and self.steps >= b.max_steps:
-            raise StopIteration
-        if b.max_evals is not None and self.nfev >= b.max_evals:
-            raise StopIteration
-        if b.max_seconds is not None and self._rec.seconds[self.steps] >= b.max_seconds:
+        if self._budget.spent(self.steps, self.nfev, self._rec.seconds[self.steps]) is not None:
             raise StopIteration
 
     def _value_uncounted(self, x) -> float:
@@ -667,14 +673,12 @@ def _run_driver(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict
         raise RuntimeError(f"driver {spec.name!r} never evaluated the objective")
     last = task.steps if row is None else row
     if status is None:
-        b = budget
         success = bool(getattr(result, "success", False))
         msg = str(getattr(result, "message", "")) if result is not None else ""
-        if (b.max_steps is not None and task.steps >= b.max_steps) or (
-            b.max_evals is not None and task.nfev >= b.max_evals) or (
-            b.max_seconds is not None and rec.seconds[task.steps] >= b.max_seconds):
-            status, message = "budget", "budget exhausted"
-        elif b.target_gap is None or inst.f_star is None:
+        spent = budget.spent(task.steps, task.nfev, rec.seconds[task.steps])
+        if spent is not None:
+            status, message = "budget", spent
+        elif budget.target_gap is None or inst.f_star is None:
             status, message = ("converged" if success else "stopped"), f"method stopped: {msg}"
         else:
             status, message = "stopped", f"method stopped before the target: {msg}"

@@ -98,18 +98,7 @@ def hessian_spectrum(f: Callable[[Tensor], Tensor], x: Tensor, *, max_dense: int
         return f(v).reshape(())
 
     if n <= max_dense:
-        h = torch.func.hessian(scalar)(x).reshape(n, n).detach().to(torch.float64)
-        if not bool(torch.isfinite(h).all()):
-            return _unknown("dense")
-        eig = torch.linalg.eigvalsh((h + h.T) / 2).cpu()
-        absolute = eig.abs()
-        tol = rtol * float(absolute.max())
-        smallest = float(absolute.min())
-        return {
-            "eig_min": float(eig[0]), "eig_max": float(eig[-1]),
-            "condition": float(absolute.max()) / smallest if smallest > 0 else math.inf,
-            "n_negative": int((eig < -tol).sum()), "method": "dense",
-        }
+        return dense_spectrum(torch.func.hessian(scalar)(x).reshape(n, n), rtol)
     theta = _lanczos(scalar, x, min(k, n), seed)
     if theta is None:
         return _unknown("lanczos")
@@ -117,6 +106,26 @@ def hessian_spectrum(f: Callable[[Tensor], Tensor], x: Tensor, *, max_dense: int
     lo, hi = float(theta[0]), float(theta[-1])
     return {"eig_min": lo, "eig_max": hi, "condition": hi / lo if lo > 0 else math.nan,
             "n_negative": int((theta < -tol).sum()), "method": "lanczos"}
+
+
+def dense_spectrum(h: Tensor, rtol: float) -> dict:
+    """The spectrum of a dense Hessian ``h`` (``n x n``): all eigenvalues of ``(h + h^T) / 2``.
+
+    The dense branch of :func:`hessian_spectrum`, for callers that already hold ``h`` (the
+    batched runner computes the Hessians of all its rows in one ``vmap``).
+    """
+    h = h.detach().to(torch.float64)
+    if not bool(torch.isfinite(h).all()):
+        return _unknown("dense")
+    eig = torch.linalg.eigvalsh((h + h.T) / 2).cpu()
+    absolute = eig.abs()
+    tol = rtol * float(absolute.max())
+    smallest = float(absolute.min())
+    return {
+        "eig_min": float(eig[0]), "eig_max": float(eig[-1]),
+        "condition": float(absolute.max()) / smallest if smallest > 0 else math.inf,
+        "n_negative": int((eig < -tol).sum()), "method": "dense",
+    }
 
 
 def _lanczos(f: Callable[[Tensor], Tensor], x: Tensor, k: int, seed: int) -> Tensor | None:

@@ -629,7 +629,7 @@ def run_protocol(suite: Suite, settings: TuneSettings, store, *, output: str | P
     """Tune every problem x optimizer of ``suite`` with ``settings.budget`` trials, write the
     choice to ``output`` (if given), then, with ``evaluate``, run the tuned and the default
     configurations on the suite's seeds. ``execution`` goes to :func:`optbench.execute.execute`
-    (``backend``, ``n_jobs``, ``plugins``, ``time_limit``, ``scheduler``, ``progress``)."""
+    (``backend``, ``n_jobs``, ``plugins``, ``time_limit``, ``scheduler``, ``progress``, ``threads``)."""
     from .execute import execute
     from .registry import get_optimizer
     from .store import Results

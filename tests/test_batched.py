@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import optbench
-from optbench import runner
+from optbench import batched, runner
 from optbench.batched import batchable, groups, run_batched
 from optbench.suite import Suite, parse_selections
 
@@ -55,6 +55,10 @@ def assert_same_record(b, s, rtol=1e-12):
     if s.x is not None:
         np.testing.assert_allclose(b.x, s.x, rtol=rtol, atol=1e-300)
     assert b.trace["seconds"].shape == s.trace["seconds"].shape and np.all(np.diff(b.trace["seconds"]) >= 0)
+    assert (b.dim, b.spectrum_method, b.n_negative) == (s.dim, s.spectrum_method, s.n_negative)
+    for name in ("eig_min", "eig_max", "condition"):  # the Hessian at the point the serial loop ended
+        a, c = getattr(b, name), getattr(s, name)
+        assert (a is None) == (c is None) and (a is None or np.isclose(a, c, rtol=1e-9, atol=1e-12, equal_nan=True))
 
 
 CASES = [
@@ -113,6 +117,14 @@ def test_record_does_not_depend_on_the_check_interval(monkeypatch):
         for a, b in zip(run_batched(js), reference):
             assert (a.status, a.steps) == (b.status, b.steps)
             assert np.array_equal(a.trace["fun"], b.trace["fun"], equal_nan=True)
+
+
+def test_spectra_row_by_row_match_too(monkeypatch):
+    """Above DENSE_BATCH_MAX_DIM the rows' spectra come from the runner's own function."""
+    monkeypatch.setattr(batched, "DENSE_BATCH_MAX_DIM", 0)
+    js = jobs(*CASES[3][:2], range(2), CASES[3][3])
+    for b, j in zip(run_batched(js), js):
+        assert_same_record(b, serial(j))
 
 
 def test_float32_rows_match_float32_serial_runs():

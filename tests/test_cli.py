@@ -2,7 +2,6 @@
 import json
 import subprocess
 import sys
-import time
 
 
 def test_help_is_fast_and_imports_no_torch():

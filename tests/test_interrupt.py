@@ -182,8 +182,8 @@ def test_each_run_records_its_environment(story):
     envs = [json.loads(e) for (e,) in conn.execute("SELECT environment FROM runs")]
     conn.close()
     assert len(envs) == N_RUNS
-    expected_commit = None
-    if (ROOT / ".git").exists():
+    expected_commit = None  # known only when optbench runs from this checkout (editable install)
+    if (ROOT / ".git").exists() and Path(optbench.__file__).resolve().parent.parent == ROOT.resolve():
         head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
         expected_commit = head.stdout.strip() if head.returncode == 0 else None
     for env in envs:

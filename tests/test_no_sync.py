@@ -90,7 +90,8 @@ def test_no_host_read_per_step_between_check_points(reads, monkeypatch, name):
     monkeypatch.setattr(runner, "CHECK_EVERY", 10**9)  # only the final check
     short = count(reads, 40, "optbench", *RUNS[name])
     long = count(reads, 400, "optbench", *RUNS[name])
-    assert long == short and short < 20
+    rows = 3 if RUNS[name][0] is batched else 1  # each record's end (its status, spectrum) reads a few values
+    assert long == short and short < 20 * rows
 
 
 @pytest.mark.parametrize("name", list(RUNS))

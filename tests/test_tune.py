@@ -277,3 +277,29 @@ def test_tuned_file_round_trip_and_errors(tmp_path):
         read_tuned(bad)
     with pytest.raises(ConfigError, match="does not exist"):
         read_tuned(tmp_path / "missing.toml")
+
+
+def test_report_of_the_protocol_ranks_one_tuned_id_and_draws_the_tuning(tmp_path, monkeypatch):
+    """The report of ``optbench tune``: trials out of the ranking, one ``<optimizer> (tuned)`` id
+    whatever each problem's tuned values, and a tuning section with the sensitivity curve and
+    the tuned-vs-default comparison."""
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    args = ["--problems", "quadratic[dim=5,kappa=10.0],ellipsoid[kappa=5.0]", "--optimizers", "gd,momentum",
+            "--seeds", "2", "--max-steps", "15", "--db", "r.sqlite", "-q", "--report", "rep"]
+    assert cli.main(["tune", *args, "--budget", "4", "-o", "tuned.toml"]) == 0
+    chosen = {(e.problem, e.optimizer): e.hyperparameters["lr"] for e in read_tuned("tuned.toml").entries}
+    assert chosen[("quadratic", "gd")] != chosen[("ellipsoid", "gd")]  # the tuned lr depends on the problem
+    runs = pd.read_csv(tmp_path / "rep" / "runs.csv")
+    assert set(runs["optimizer_id"]) == {"gd (tuned)", "momentum (tuned)"}
+    assert set(runs["suite"]) == {"tuned:cli"} and set(runs["seed"]) == {0, 1}
+    assert set(pd.read_csv(tmp_path / "rep" / "ranks_overall.csv")["optimizer_id"]) == {"gd (tuned)",
+                                                                                       "momentum (tuned)"}
+    html = (tmp_path / "rep" / "index.html").read_text()
+    assert "Sensitivity to the learning rate" in html and "Tuned against default hyperparameters" in html
+    assert "Learning-rate sweeps" not in html  # tuned lrs differ by problem: not a sweep
+    figures = {p.name for p in (tmp_path / "rep" / "figures").iterdir()}
+    assert {"sensitivity-1.png", "tuned-vs-default.png"} <= figures
+    summary = (tmp_path / "rep" / "summary.md").read_text()
+    assert "Tuning trials per problem and optimizer" in summary and "(tuned)" in summary

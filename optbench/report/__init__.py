@@ -21,6 +21,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -29,6 +30,7 @@ import pandas as pd
 from .. import metrics
 from ..errors import ConfigError
 from ..store import varying_labels
+from ..tune import TRIAL_PREFIX, TUNED_PREFIX, is_trial
 from .content import Bullets, Paragraph, Report, Section, Table, fmt_value
 
 __all__ = ["write_report", "summary_table"]
@@ -40,35 +42,67 @@ TTT_TARGET = 1e-6
 
 @dataclass
 class _Selection:
+    """The runs a report compares (``runs``: tuning trials left out, a tuned configuration in
+    place of the defaults of its cell), their traces and evaluations, and ``tuning``: every
+    selected run, trials and defaults included, for the tuning section."""
+
     runs: pd.DataFrame
     traces: pd.DataFrame
     evals: pd.DataFrame
     trajectory: Callable[[str], np.ndarray | None]
+    tuning: SimpleNamespace
 
 
 def _select(results, suite: str | None) -> _Selection:
     runs = results.runs
-    if suite is not None:
+    if suite is not None:  # the suite's runs, its tuning trials and its tuned evaluation runs
         known = sorted(set(runs["suite"].dropna().astype(str))) if "suite" in runs.columns else []
-        runs = runs[runs["suite"] == suite]
+        runs = runs[runs["suite"].isin([suite, TRIAL_PREFIX + suite, TUNED_PREFIX + suite])]
         if runs.empty:
             raise ConfigError(f"no runs of suite {suite!r} in these results; suites present: "
                               f"{', '.join(map(repr, known)) or '(none)'}")
     if runs.empty:
         raise ConfigError("these results hold no runs; run a suite first (optbench run ...)")
-    if suite is not None:  # ids name only the parameters that vary within the selection
-        runs = runs.assign(problem_id=varying_labels(runs["problem"], runs["problem_params"]),
-                           optimizer_id=varying_labels(runs["optimizer"], runs["hyperparameters"]))
-    keys = set(runs["key"])
-    traces = results.traces[results.traces["key"].isin(keys)]
-    if suite is not None:
-        ids = runs.set_index("key")
-        traces = traces.assign(problem_id=traces["key"].map(ids["problem_id"]),
-                               optimizer_id=traces["key"].map(ids["optimizer_id"]))
     evals = results.evals
-    evals = evals[evals["key"].isin(keys)] if evals is not None and len(evals) else pd.DataFrame(
+    evals = evals[evals["key"].isin(set(runs["key"]))] if evals is not None and len(evals) else pd.DataFrame(
         columns=["key", "metric", "step", "value"])
-    return _Selection(runs.reset_index(drop=True), traces, evals, results.trajectory)
+    tuning = SimpleNamespace(runs=runs.assign(problem_id=varying_labels(runs["problem"], runs["problem_params"])),
+                             evals=evals)
+    compared = _compared(runs)
+    if compared.empty:
+        raise ConfigError("these results hold only tuning trials; evaluate the tuned configurations first "
+                          "(optbench tune SUITE, or optbench run --tuned FILE)")
+    keys = set(compared["key"])
+    ids = compared.set_index("key")
+    traces = results.traces[results.traces["key"].isin(keys)]
+    traces = traces.assign(problem_id=traces["key"].map(ids["problem_id"]),
+                           optimizer_id=traces["key"].map(ids["optimizer_id"]))
+    return _Selection(compared, traces, evals[evals["key"].isin(keys)], results.trajectory, tuning)
+
+
+def _compared(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs the report ranks, with ``problem_id`` and ``optimizer_id`` naming only what varies.
+
+    Tuning trials are left out. Where a problem x optimizer was evaluated with tuned
+    hyperparameters (label ``tuned:<suite>``), those runs stand for the optimizer under the id
+    ``<optimizer> (tuned)`` -- one id, whatever each problem's tuned values -- and its runs
+    with other hyperparameters (the defaults) appear only in the tuned-vs-default comparison.
+    """
+    runs = runs[~is_trial(runs)]
+    tuned = runs["suite"].fillna("").astype(str).str.startswith(TUNED_PREFIX)
+    cells = {(p, json.dumps(pp, sort_keys=True), o) for p, pp, o in
+             zip(runs["problem"][tuned], runs["problem_params"][tuned], runs["optimizer"][tuned])}
+    replaced = [not t and (p, json.dumps(pp, sort_keys=True), o) in cells for t, p, pp, o in
+                zip(tuned, runs["problem"], runs["problem_params"], runs["optimizer"])]
+    runs = runs[~np.array(replaced, dtype=bool)]
+    tuned = tuned[runs.index]
+    optimizer_id = pd.Series(varying_labels(runs["optimizer"], runs["hyperparameters"]), index=runs.index)
+    if tuned.any():
+        plain = ~tuned
+        optimizer_id[plain] = varying_labels(runs["optimizer"][plain], runs["hyperparameters"][plain])
+        optimizer_id[tuned] = runs["optimizer"][tuned] + " (tuned)"
+    return runs.assign(problem_id=varying_labels(runs["problem"], runs["problem_params"]),
+                       optimizer_id=optimizer_id).reset_index(drop=True)
 
 
 def _summary(runs_ref: pd.DataFrame) -> pd.DataFrame:
@@ -220,6 +254,78 @@ def _spectrum_section(runs: pd.DataFrame, figs: list) -> Section | None:
     return Section("spectrum", "Where did the runs end?", blocks + figs)
 
 
+def _changed(hp: dict, default) -> str:
+    """The tuned hyperparameters that differ from the defaults, as ``lr=0.01, momentum=0.9``."""
+    diff = {k: v for k, v in hp.items() if not isinstance(default, dict) or default.get(k) != v}
+    return ", ".join(f"{k}={fmt_value(v) if isinstance(v, float) else v}" for k, v in diff.items()) or "(defaults)"
+
+
+def _tuning_section(tuning: SimpleNamespace, palette: dict[str, str]) -> Section | None:
+    """Tuning trials against the learning rate, and tuned against default hyperparameters
+    (:func:`optbench.tune.sensitivity_frame`, :func:`optbench.tune.tuned_vs_default_frame`)."""
+    from ..tune import sensitivity_frame, tuned_vs_default_frame
+    from . import figures
+
+    trials = sensitivity_frame(tuning)
+    comparison = tuned_vs_default_frame(tuning)
+    if trials.empty and comparison.empty:
+        return None
+    blocks: list = []
+    if not trials.empty:
+        with_test = trials.groupby("problem_id")["test_loss"].transform(lambda s: bool(s.notna().all()))
+        trials = trials.assign(metric=np.where(with_test, trials["test_loss"], trials["final_gap"]),
+                               metric_name=np.where(with_test, "test_loss", "final_gap"))
+        g = trials.groupby(["problem_id", "optimizer"])
+        table = pd.DataFrame({
+            "trials": g.size(),
+            "failed": g["status"].agg(lambda s: int(s.isin(BAD_STATUSES).sum())),
+            "lr_range": g["lr"].agg(lambda s: f"{fmt_value(s.min())} … {fmt_value(s.max())}" if s.notna().any()
+                                    else "(not searched)"),
+            "best_metric": g["metric"].min(),
+            "metric": g["metric_name"].first(),
+            "chosen": g.apply(lambda t: ", ".join(_changed(h, None) for h in t["hyperparameters"][t["chosen"]])
+                              or "(not evaluated)", include_groups=False),
+        }).reset_index()
+        blocks.append(Paragraph(
+            f"{len(trials)} tuning trials on the tuning seed{'s' if trials['seed'].nunique() > 1 else ''} "
+            f"{_seeds(trials['seed'].unique())}, never an evaluation seed; every optimizer got the same number of "
+            "trials per problem (fewer only where its search space has fewer configurations)."))
+        blocks.append(Table.from_frame("Tuning trials per problem and optimizer", table,
+                                       "best_metric: the lowest final gap (or test loss) of the trials; chosen: the "
+                                       "configuration evaluated on the evaluation seeds."))
+        blocks += figures.sensitivity(trials, palette)
+        no_lr = sorted(set(trials["optimizer"][~np.isfinite(trials["lr"].astype(float))]))
+        if no_lr:
+            blocks.append(Paragraph("Not in the sensitivity figure (no learning rate among their hyperparameters): "
+                                    + ", ".join(no_lr) + "."))
+    if not comparison.empty:
+        g = comparison.groupby(["problem_id", "optimizer", "role"])
+        per_role = pd.DataFrame({"median_gap": g["final_gap"].median(),
+                                 "bad": g["status"].agg(lambda s: int(s.isin(BAD_STATUSES).sum())),
+                                 "runs": g.size()}).unstack("role")
+        configs = {(p, o, r): h for p, o, r, h in zip(comparison["problem_id"], comparison["optimizer"],
+                                                     comparison["role"], comparison["hyperparameters"])}
+        rows = []
+        for (problem, optimizer), row in per_role.iterrows():
+            rows.append({
+                "problem_id": problem, "optimizer": optimizer,
+                "tuned": _changed(configs.get((problem, optimizer, "tuned"), {}),
+                                  configs.get((problem, optimizer, "default"))),
+                "default_gap": row.get(("median_gap", "default"), np.nan),
+                "tuned_gap": row.get(("median_gap", "tuned"), np.nan),
+                "bad_default": row.get(("bad", "default"), np.nan), "bad_tuned": row.get(("bad", "tuned"), np.nan),
+                "seeds": int(np.nanmax([row.get(("runs", "default"), 0), row.get(("runs", "tuned"), 0)])),
+            })
+        table = pd.DataFrame(rows)
+        blocks.append(Table.from_frame(
+            "Tuned against default hyperparameters (medians over evaluation seeds)", table,
+            "tuned: the hyperparameters the tuning changed; default_gap, tuned_gap: median final f − f_ref with the "
+            "optimizer's registered defaults and with the tuned ones (blank: that configuration was not run on the "
+            "evaluation seeds); bad_*: runs that diverged, failed or timed out."))
+        blocks += figures.tuned_vs_default(table, palette)
+    return Section("tuning", "Tuning", blocks)
+
+
 def _notes_section(dims_missing: list[str], x: str) -> Section:
     items = [
         "Reference f_ref: f* where the problem knows it, else the best value any run reached on the same "
@@ -293,7 +399,9 @@ def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None
     traj, skipped = figures.trajectories(runs, sel.trajectory, palette)
     heat = figures.final_gap_heatmap(runs_ref)
     tps = figures.time_per_step(runs, palette)
-    sweep = figures.lr_sweep(runs_ref, palette)
+    tuned = runs_ref["suite"].fillna("").astype(str).str.startswith(TUNED_PREFIX)
+    sweep = figures.lr_sweep(runs_ref[~tuned], palette)  # a tuned lr varies by problem: not a sweep
+    tuning_section = _tuning_section(sel.tuning, palette)
     spec = figures.spectrum(runs, palette)
     ev = figures.eval_metrics(runs, sel.evals, palette)
 
@@ -314,6 +422,8 @@ def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None
     if traj or skipped:
         sections.append(Section("trajectories", "Trajectories", traj + [Bullets(skipped)] if skipped else traj))
     sections.append(Section("overview", "Final gap and time", heat + tps))
+    if tuning_section is not None:
+        sections.append(tuning_section)
     if sweep:
         sections.append(Section("lr", "Learning-rate sweeps", sweep))
     spectrum_section = _spectrum_section(runs, spec)

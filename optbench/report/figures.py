@@ -717,3 +717,114 @@ def eval_metrics(runs: pd.DataFrame, evals: pd.DataFrame, palette: dict[str, str
                           "counted as optimizer evaluations): median over seeds and interquartile band.",
                           _png(fig)))
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Tuning: sensitivity to the learning rate, tuned against default
+# ---------------------------------------------------------------------------------------
+def _tuning_color(palette: dict[str, str], optimizer: str) -> str:
+    """The colour of ``optimizer``'s tuned id in the report's palette (grey if absent)."""
+    return palette.get(f"{optimizer} (tuned)", palette.get(optimizer, "#7f7f7f"))
+
+
+def sensitivity(trials: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
+    """The tuning trials' final metric against the learning rate, one panel per problem and
+    one line per optimizer; the configuration chosen is a star, trials without a finite
+    result are crosses at the top. ``trials`` is :func:`optbench.tune.sensitivity_frame` with
+    a ``metric`` column (test loss where every trial of the problem has one, else the gap)."""
+    rows = trials[np.isfinite(trials["lr"].astype(float))]
+    if rows.empty:
+        return []
+    problems = sorted(rows["problem_id"].unique())
+    names = sorted(rows["optimizer"].unique())
+    entries = ([Line2D([0], [0], color=_tuning_color(palette, n), lw=2.2, marker="o", ms=4) for n in names]
+               + [Line2D([0], [0], marker="*", ls="", color="0.2", ms=11),
+                  Line2D([0], [0], marker="x", ls="", color="0.2", mew=2)],
+               [_label(n, 34) for n in names] + ["chosen", "diverged / failed"])
+    out = []
+    chunks = _chunks(problems, MAX_PANELS)
+    for part, chunk in enumerate(chunks, 1):
+        fig, axes, anchor = _grid(len(chunk), min(3, len(chunk)), entries[1])
+        for ax, problem in zip(axes, chunk):
+            sub = rows[rows["problem_id"] == problem]
+            values = sub["metric"].to_numpy(float)
+            positive = values[np.isfinite(values) & (values > 0)]
+            log_y = positive.size > 0 and bool((values[np.isfinite(values)] > 0).all())
+            floor = float(positive.min()) / 3 if positive.size else 1e-16
+            ax.set_xscale("log")
+            if log_y:
+                ax.set_yscale("log")
+            for name, g in sub.groupby("optimizer", sort=True):
+                g = g.sort_values("lr")
+                color = _tuning_color(palette, name)
+                ok = np.isfinite(g["metric"].to_numpy(float))
+                y = g["metric"].to_numpy(float)
+                y = np.maximum(y, floor) if log_y else y
+                ax.plot(g["lr"][ok], y[ok], "-o", color=color, ms=3.5, lw=1.2)
+                best = g[g["chosen"].astype(bool) & ok]
+                if len(best):
+                    yb = best["metric"].to_numpy(float)
+                    ax.plot(best["lr"], np.maximum(yb, floor) if log_y else yb, "*", color=color, ms=12,
+                            mec="0.15", mew=0.6, zorder=5)
+                if (~ok).any():
+                    ax.plot(g["lr"][~ok], np.full(int((~ok).sum()), 0.96), "x", color=color, ms=7, mew=2,
+                            transform=ax.get_xaxis_transform(), clip_on=False)
+            _log_ticks(ax)
+            ax.set_title(_label(problem, 40))
+            ax.set_xlabel("learning rate (log)")
+            label = "test loss" if sub["metric_name"].iloc[0] == "test_loss" else "final f − f_ref"
+            ax.set_ylabel(label + (" (log)" if log_y else ""))
+        _legend(fig, entries, anchor)
+        suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
+        out.append(Figure(f"sensitivity-{part}", f"Sensitivity to the learning rate{suffix}",
+                          "One point per tuning trial (tuning seed): the final test loss where the problem records "
+                          "one, else the final gap, against the trial's learning rate; the star is the "
+                          "configuration chosen and evaluated on the evaluation seeds. Other hyperparameters "
+                          "searched together with the learning rate vary along each line.", _png(fig)))
+    return out
+
+
+def tuned_vs_default(table: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
+    """Median final gap with the defaults (x) against the tuned hyperparameters (y), one
+    point per problem x optimizer; points below the diagonal gained from tuning. ``table``
+    has ``optimizer``, ``default_gap`` and ``tuned_gap``; infinite gaps sit on the top or
+    right edge as crosses."""
+    data = table[table["default_gap"].notna() & table["tuned_gap"].notna()]
+    if data.empty:
+        return []
+    both = np.concatenate([data["default_gap"].to_numpy(float), data["tuned_gap"].to_numpy(float)])
+    positive = both[np.isfinite(both) & (both > 0)]
+    lo = float(positive.min()) / 3 if positive.size else 1e-16
+    hi = float(positive.max()) * 3 if positive.size else 1.0
+    top = hi * 10
+    names = sorted(data["optimizer"].unique())
+    fig = _figure(6.4, 4.4)
+    with matplotlib.rc_context(RC):
+        ax = fig.subplots()
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.plot([lo, top], [lo, top], color="0.6", lw=1, ls="--", zorder=0)
+        for name in names:
+            g = data[data["optimizer"] == name]
+            xs = np.clip(g["default_gap"].to_numpy(float), lo, None)
+            ys = np.clip(g["tuned_gap"].to_numpy(float), lo, None)
+            finite = np.isfinite(xs) & np.isfinite(ys)
+            color = _tuning_color(palette, name)
+            ax.plot(xs[finite], ys[finite], "o", color=color, ms=6, alpha=0.9)
+            if (~finite).any():
+                ax.plot(np.where(np.isfinite(xs), xs, top)[~finite], np.where(np.isfinite(ys), ys, top)[~finite],
+                        "x", color=color, ms=8, mew=2, clip_on=False)
+        ax.set_xlim(lo, top)
+        ax.set_ylim(lo, top)
+        _log_ticks(ax)
+        ax.set_xlabel("default hyperparameters: median final gap (log)")
+        ax.set_ylabel("tuned: median final gap (log)")
+    entries = ([Line2D([0], [0], marker="o", ls="", color=_tuning_color(palette, n), ms=6) for n in names]
+               + [Line2D([0], [0], color="0.6", ls="--")], [_label(n, 34) for n in names] + ["no change"])
+    _legend(fig, entries)
+    return [Figure("tuned-vs-default", "Tuned against default hyperparameters",
+                   "One point per problem x optimizer: the median over evaluation seeds of the final f − f_ref "
+                   "with the registered defaults (x) and with the tuned hyperparameters (y); below the "
+                   "diagonal, tuning helped. Crosses on the top or right edge: at least half the runs "
+                   "diverged or failed (gap inf). Gaps are clipped at a third of the smallest positive one.",
+                   _png(fig))]
