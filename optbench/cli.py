@@ -267,14 +267,14 @@ def cmd_run(args) -> int:
     import time
 
     t0 = time.perf_counter()
-    from .execute import choose_backend, execute
-    _set_threads(args.threads)
-    from .store import Results, Store
+    from .execute import choose_backend, execute, prestart_workers
 
     # cheap checks first: a mistake in the suite file or the options fails before torch is imported
     suite = _suite_from_args(args)
     time_limit = args.time_limit if args.time_limit is not None else suite.time_limit
-    choose_backend(args.backend, args.jobs, time_limit, args.scheduler)
+    prestart_workers(choose_backend(args.backend, args.jobs, time_limit, args.scheduler))
+    _set_threads(args.threads)
+    from .store import Results, Store
     report_dir = None if args.no_report else Path(args.report or Path("reports") / suite.name)
     if report_dir is not None:
         _check_writable_dir(report_dir, "--report")
@@ -342,10 +342,7 @@ def cmd_tune(args) -> int:
     import time
 
     t0 = time.perf_counter()
-    from .execute import choose_backend
-    _set_threads(args.threads)
-    from .store import Results, Store
-    from .tune import format_comparison, format_entries, run_protocol, settings_for, tuned_vs_default_frame
+    from .execute import choose_backend, prestart_workers
 
     if not args.suite and not args.optimizers:
         from .errors import ConfigError
@@ -353,9 +350,13 @@ def cmd_tune(args) -> int:
         raise ConfigError("optbench tune needs a suite (e.g. `optbench tune fair`, whose [tune] table sets the "
                           "budget) or --problems and --optimizers with --budget N")
     suite = _suite_from_args(args)
-    settings = settings_for(suite, budget=args.budget, method=args.method, metric=args.metric, seed=args.tuning_seed)
     time_limit = args.time_limit if args.time_limit is not None else suite.time_limit
-    choose_backend(args.backend, args.jobs, time_limit, args.scheduler)
+    prestart_workers(choose_backend(args.backend, args.jobs, time_limit, args.scheduler))
+    _set_threads(args.threads)
+    from .store import Results, Store
+    from .tune import format_comparison, format_entries, run_protocol, settings_for, tuned_vs_default_frame
+
+    settings = settings_for(suite, budget=args.budget, method=args.method, metric=args.metric, seed=args.tuning_seed)
     safe_name = re.sub(r"[^\w.-]", "_", suite.name)
     output = Path(args.output or f"tuned-{safe_name}.toml")
     _check_writable_dir(output.parent, "-o/--output")

@@ -18,9 +18,10 @@ one :class:`CheckResult` per check; ``optbench check-optimizer NAME`` prints
 ``evaluation-count``
     the runner's ``nfev`` equals the number of objective evaluations the run really made
     (counted inside the problem instance, below the runner). For a ``needs_objective``
-    optimizer every call of ``objective.f`` must be one of its counted Hessian (or
-    Hessian-vector product) evaluations: the calls must equal its ``hessian_evaluations``
-    attribute, so function values taken from ``objective.f`` behind the closure's back fail.
+    optimizer every call of ``objective.f`` must serve its counted Hessian (or
+    Hessian-vector product) evaluations: the calls may not exceed its ``hessian_evaluations``
+    attribute (one call's gradient graph may serve several products), so function values
+    taken from ``objective.f`` behind the closure's back fail.
     For a driver, the evaluations with gradient must equal ``nfev + nhev``.
 ``deterministic``
     two runs at the same seed give bit-identical traces (objective values, evaluation
@@ -252,7 +253,8 @@ def _check_counts(spec: OptimizerSpec, trial: _Trial) -> CheckResult:
         if not isinstance(counted, int):
             return CheckResult("evaluation-count", False, "a needs_objective optimizer must count its Hessian / "
                                "Hessian-vector product evaluations in an int attribute `hessian_evaluations`")
-        if counted != inst.flat_calls:
+        if inst.flat_calls > counted or (inst.flat_calls == 0) != (counted == 0):
+            # one call of objective.f may serve several Hessian-vector products (one graph), never none
             return CheckResult("evaluation-count", False, f"objective.f was called {inst.flat_calls} times but "
                                f"hessian_evaluations = {counted}; take function values from the closure (it counts "
                                "them) and count every Hessian or HVP")

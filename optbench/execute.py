@@ -176,6 +176,18 @@ def _mp_context():
     return multiprocessing.get_context("spawn")
 
 
+def prestart_workers(backend: str) -> None:
+    """Start the worker server of the ``processes`` backend now, before this process imports
+    torch, so that the server's import of torch (seconds) runs on another core while this
+    process imports its own; a no-op for other backends and where there is no forkserver."""
+    if backend != "processes":
+        return
+    import multiprocessing.forkserver
+
+    if _mp_context().get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
+
+
 def _exit_when_orphaned(parent: int) -> None:
     """End this worker when the process that started it is gone (the client was killed)."""
     def watch():

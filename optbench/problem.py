@@ -50,11 +50,38 @@ def _fmt(value) -> str:
     return "unknown" if value is None else repr(value)
 
 
+def hessian_vector_products(f: Callable[[Tensor], Tensor], x: Tensor) -> Callable[[Tensor], Tensor]:
+    r"""``v -> \nabla^2 f(x) v`` by reverse-over-reverse differentiation (Pearlmutter 1994).
+
+    ``f`` and its gradient graph are evaluated once, here, with ``create_graph=True``; each
+    product is then one more backward pass through that graph,
+    ``\nabla_x (\nabla f(x)^\top v)``. For small problems this is ~10x cheaper per product
+    than ``torch.func.jvp`` of ``torch.func.grad``, whose transforms cost milliseconds per
+    call. Directions where the gradient does not depend on ``x`` (a linear ``f``) give zero.
+
+    B. A. Pearlmutter (1994), "Fast exact multiplication by the Hessian", Neural Computation
+    6(1):147-160.
+    """
+    with torch.enable_grad():
+        xx = x.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(f(xx).reshape(()), xx, create_graph=True)
+
+    def hvp(v: Tensor) -> Tensor:
+        if not g.requires_grad:
+            return torch.zeros_like(xx)
+        with torch.enable_grad():
+            (hv,) = torch.autograd.grad(g, xx, v, retain_graph=True, allow_unused=True)
+        return torch.zeros_like(xx) if hv is None else hv.detach()
+
+    return hvp
+
+
 class FlatObjective:
     """A problem's objective as a pure function of one flat parameter vector.
 
     ``f(x)`` evaluates the loss at the flat vector ``x`` (shape ``(n,)``) without touching the
-    instance's parameters, so ``torch.func.hessian(f)(x)`` and ``torch.func.jvp`` work.
+    instance's parameters, so ``torch.func.hessian(f)(x)`` and
+    :func:`hessian_vector_products` work.
     ``x()`` returns the current parameters flattened; ``assign(x)`` writes ``x`` back.
     """
 

@@ -46,7 +46,7 @@ from .device import device_kind, resolve_device, synchronize
 from .environment import environment
 from .errors import ConfigError
 from .optimizer import OptimizerSpec
-from .problem import AnalyticInstance, Instance, Problem, resolve_dtype
+from .problem import AnalyticInstance, Instance, Problem, hessian_vector_products, resolve_dtype
 from .registry import get_optimizer, get_problem
 
 CHECK_EVERY = 32
@@ -624,8 +624,8 @@ class DriverTask:
 
     def hessp(self, x, p):
         self.nhev += 1
-        _, hvp = torch.func.jvp(torch.func.grad(self._flat.f), (self._tensor(x),), (self._tensor(p),))
-        return hvp.detach().cpu().double().numpy()
+        hvp = hessian_vector_products(self._flat.f, self._tensor(x))
+        return hvp(self._tensor(p)).cpu().double().numpy()
 
     def _record(self, row: int, value: float, x) -> None:
         rec = self._rec

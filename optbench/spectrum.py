@@ -7,9 +7,9 @@ r"""Where did a run end? The Hessian spectrum at the final iterate.
 * ``dim <= max_dense``: the dense Hessian ``torch.func.hessian(f)(x)``, symmetrised, and
   all its eigenvalues by ``torch.linalg.eigvalsh`` (``method="dense"``);
 * larger: ``k`` steps of the Lanczos iteration with full reorthogonalisation on
-  Hessian-vector products ``Hv = d/dt grad f(x + t v)`` computed forward-over-reverse
-  (``torch.func.jvp`` of ``torch.func.grad``, Pearlmutter 1994), never forming ``H``
-  (``method="lanczos"``).
+  Hessian-vector products ``Hv = grad_x (grad f(x)^T v)`` through one gradient graph
+  (reverse-over-reverse, Pearlmutter 1994; :func:`optbench.problem.hessian_vector_products`),
+  never forming ``H`` (``method="lanczos"``).
 
 Lanczos returns the eigenvalues ``theta_1 <= ... <= theta_k`` of the tridiagonal
 ``T_k = Q_k^T H Q_k``. By the Cauchy interlacing theorem ``lambda_i <= theta_i`` and
@@ -47,6 +47,8 @@ from typing import Callable
 
 import torch
 from torch import Tensor
+
+from .problem import hessian_vector_products
 
 CLASSES = ("minimum", "saddle", "flat", "unknown")
 
@@ -134,10 +136,7 @@ def _lanczos(f: Callable[[Tensor], Tensor], x: Tensor, k: int, seed: int) -> Ten
     Full reorthogonalisation (applied twice: "twice is enough", Parlett, The Symmetric Eigenvalue Problem)
     keeps ``Q`` orthonormal, so no spurious copies of converged Ritz values appear.
     """
-    grad = torch.func.grad(f)
-
-    def hvp(v: Tensor) -> Tensor:
-        return torch.func.jvp(grad, (x,), (v,))[1]
+    hvp = hessian_vector_products(f, x)
 
     gen = torch.Generator().manual_seed(int(seed))
     q = torch.randn(x.numel(), generator=gen, dtype=torch.float64).to(device=x.device, dtype=x.dtype)

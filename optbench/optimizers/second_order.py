@@ -2,7 +2,7 @@
 
 Both need the problem's functional objective (``needs_objective=True``): the runner passes
 ``objective=`` a :class:`~optbench.problem.FlatObjective`, a pure function of one flat
-vector, which ``torch.func`` differentiates twice. Function values and gradients still come
+vector, which torch differentiates twice. Function values and gradients still come
 from the runner's closure (one counted evaluation per call, line-search trials included);
 second-order work is counted separately in the optimizer's ``hessian_evaluations``
 attribute: one per dense Hessian (``newton``) or per Hessian-vector product
@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from ..optimizer import LogUniform, Uniform
+from ..problem import hessian_vector_products
 from ..registry import register_optimizer
 from .linesearch import armijo, check_line_search, flat_grad, flat_params
 
@@ -103,12 +104,6 @@ class NewtonCG(_SecondOrder):
 
     def _direction(self, x: Tensor, g: Tensor) -> Tensor:
         """Truncated CG on ``H d = -g`` (Nocedal & Wright 2006, Alg. 7.1)."""
-        grad_f = torch.func.grad(self.objective.f)
-
-        def hvp(v: Tensor) -> Tensor:
-            self.hessian_evaluations += 1
-            return torch.func.jvp(grad_f, (x,), (v,))[1]
-
         g_norm = float(g.norm())
         tol = min(0.5, math.sqrt(g_norm)) * g_norm
         z = torch.zeros_like(g)
@@ -117,8 +112,10 @@ class NewtonCG(_SecondOrder):
         rr = float(r.dot(r))
         if rr == 0.0:  # a stationary point: no direction (and CG would divide by zero)
             return z
+        hvp = hessian_vector_products(self.objective.f, x)
         for j in range(self.param_groups[0]["max_cg"]):
             Hp = hvp(p)
+            self.hessian_evaluations += 1
             curvature = float(p.dot(Hp))
             if curvature <= 0:  # negative curvature: the last iterate (steepest descent at j = 0)
                 return -g if j == 0 else z
@@ -191,9 +188,9 @@ def newton_cg(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, max_cg=2
     (superlinear convergence), at the first direction ``p`` of negative or zero curvature
     ``p^T \nabla^2 f\, p \le 0`` (returning the current CG iterate, or ``-\nabla f(x_k)`` if
     that happens at the first iteration), or after ``max_cg`` iterations. Each CG iteration
-    uses one Hessian-vector product, computed forward-over-reverse
-    (``torch.func.jvp`` of ``torch.func.grad`` of the flat objective) and counted in
-    ``hessian_evaluations``. Then ``x_{k+1} = x_k + t_k d_k`` with backtracking Armijo from
+    uses one Hessian-vector product, counted in ``hessian_evaluations``: reverse-over-reverse
+    through one gradient graph of the flat objective built per step
+    (:func:`optbench.problem.hessian_vector_products`). Then ``x_{k+1} = x_k + t_k d_k`` with backtracking Armijo from
     ``t = 1`` as in :func:`newton`.
 
     References: J. Nocedal, S. J. Wright (2006), "Numerical Optimization", 2nd ed., Alg. 7.1;
