@@ -127,7 +127,7 @@ def run_batched(jobs: list[Job]) -> list[RunRecord]:
 def _run_alone(job: Job) -> RunRecord:
     return runner.run(job.problem, job.optimizer, hyperparameters=job.hyperparameters,
                       problem_params=job.problem_params, seed=job.seed, budget=job.budget, device=job.device,
-                      dtype=job.dtype, suite=job.suite)
+                      dtype=job.dtype, suite=job.suite, spectrum=job.spectrum)
 
 
 def _rng_state(dev: torch.device) -> torch.Tensor:
@@ -161,7 +161,9 @@ def _run_batch(jobs: list[Job]) -> list[RunRecord]:
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         before = _rng_state(dev)
         x0 = torch.stack([problem.start_point(int(j.seed), dtype, dev) for j in jobs])
-        _loop(records, problem, spec, hp, budget, dev, x0, lambda: torch.equal(before, _rng_state(dev)))
+        ends = _loop(records, problem, spec, hp, budget, dev, x0, lambda: torch.equal(before, _rng_state(dev)))
+    if job.spectrum:
+        _spectra(problem, ends)
     peak = _peak_memory(dev)
     for rec in records:
         rec.peak_memory = peak
@@ -174,8 +176,11 @@ def _grown(buf: torch.Tensor, needed: int) -> torch.Tensor:
     return new
 
 
-def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> None:
-    """The serial runner's loop (:func:`optbench.runner._run_torch`) with one column per seed."""
+def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
+    """The serial runner's loop (:func:`optbench.runner._run_torch`) with one column per seed.
+
+    Fills the records; returns ``(record, end point)`` of the rows that did not diverge, for
+    their final spectra."""
     n_rows = x0.shape[0]
     x = x0.clone().requires_grad_(True)
     opt = spec.factory([x], **hp)
@@ -310,7 +315,7 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> None:
         rec.dim = int(problem.dim)
         if status != "diverged":
             ends.append((rec, final_x[i] if stop is None else stop_x[i]))
-    _spectra(problem, ends)
+    return ends
 
 
 def _spectra(problem: AnalyticProblem, ends: list) -> None:

@@ -33,6 +33,9 @@ def _add_budget_and_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
     p.add_argument("--dtype", choices=["float32", "float64"])
     p.add_argument("--db", default=DEFAULT_DB, help=f"results database (SQLite; default {DEFAULT_DB})")
+    p.add_argument("--no-spectrum", action="store_true",
+                   help="skip the Hessian spectrum at each run's final iterate (a dense Hessian, or 32-64 "
+                        "Hessian-vector products for large problems, once per run, outside its timing)")
 
 
 def _add_execution(p: argparse.ArgumentParser) -> None:
@@ -235,7 +238,7 @@ def _suite_from_args(args):
             optimizers=parse_selections(args.optimizers) if args.optimizers else base.optimizers,
             seeds=base.seeds if args.suite else [0], budget=dict(base.budget) if args.suite else {},
             device=base.device, dtype=base.dtype,
-            time_limit=base.time_limit, tune=dict(base.tune), source="command line",
+            time_limit=base.time_limit, tune=dict(base.tune), source="command line", spectrum=base.spectrum,
         )
     else:
         suite = load_suite(args.suite or DEFAULT_SUITE)
@@ -245,6 +248,8 @@ def _suite_from_args(args):
 
             raise ConfigError(f"--seeds {args.seeds} must be >= 1")
         suite.seeds = list(range(args.seeds))
+    if args.no_spectrum:
+        suite.spectrum = False
     if args.device:
         suite.device = args.device
     if args.dtype:

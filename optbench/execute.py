@@ -91,6 +91,7 @@ def run_job(job: Job):
     record = run(
         job.problem, job.optimizer, hyperparameters=job.hyperparameters, problem_params=job.problem_params,
         seed=job.seed, budget=job.budget, device=job.device, dtype=job.dtype, suite=job.suite,
+        spectrum=job.spectrum,
     )
     if record.key != job.key:  # the key is computed twice (suite expansion, runner): they must agree
         raise RuntimeError(f"job key mismatch for {job.label}: {job.key} != {record.key}")

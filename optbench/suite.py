@@ -8,6 +8,7 @@ flags. Lists are grids; the run matrix is their product, each cell seeded::
     device = "auto"                 # auto | cpu | cuda | cuda:N | mps
     # dtype = "float64"             # default: each problem's own (float64 analytic, float32 neural)
     # time_limit = 600              # hard wall-clock seconds per run (see optbench.execute)
+    # spectrum = false              # skip the Hessian spectrum at each run's final iterate
 
     [budget]                        # optbench.Budget fields
     max_steps = 500
@@ -48,7 +49,7 @@ else:  # pragma: no cover
 from .errors import ConfigError, UnknownNameError, did_you_mean
 
 SUITE_KEYS = {"name", "description", "seeds", "device", "dtype", "budget", "problems", "optimizers", "time_limit",
-              "tune"}
+              "tune", "spectrum"}
 PROBLEM_KEYS = {"name", "select", "params", "budget", "dtype"}
 OPTIMIZER_KEYS = {"name", "select", "hyperparameters"}
 
@@ -77,6 +78,7 @@ class Job:
     dtype: str | None
     suite: str
     key: str
+    spectrum: bool = True  # take the Hessian spectrum at the final iterate (not part of the key)
 
     @property
     def label(self) -> str:
@@ -96,6 +98,7 @@ class Suite:
     source: str = "<command line>"
     time_limit: float | None = None
     tune: dict[str, Any] = field(default_factory=dict)  # the [tune] table: see optbench.tune
+    spectrum: bool = True  # the final Hessian spectrum of every run (optbench.runner.run)
 
     def jobs(self) -> list[Job]:
         """Expand the grids into jobs, validating every name and (hyper)parameter first."""
@@ -138,7 +141,8 @@ class Suite:
             if key in seen:
                 continue
             seen.add(key)
-            jobs.append(Job(pname, pparams, oname, hp, int(seed), budget, str(device), dtype_name, self.name, key))
+            jobs.append(Job(pname, pparams, oname, hp, int(seed), budget, str(device), dtype_name, self.name, key,
+                            self.spectrum))
         if not jobs:
             raise ConfigError(f"{self.source}: the suite selects no jobs (problems: {len(problem_cells)}, "
                               f"optimizers: {len(optimizer_cells)}, seeds: {len(self.seeds)})")
@@ -229,6 +233,7 @@ def parse_suite(text: str, *, source: str = "<suite>") -> Suite:
         source=source,
         time_limit=_time_limit(data.get("time_limit"), source),
         tune=_tune(data.get("tune", {}), source),
+        spectrum=_flag(data.get("spectrum", True), "spectrum", source),
     )
 
 
@@ -255,6 +260,12 @@ def _tune(value, source: str) -> dict[str, Any]:
     from .tune import parse_tune_table
 
     return parse_tune_table(value, source)
+
+
+def _flag(value, key: str, source: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{source}: {key} = {value!r} must be true or false")
+    return value
 
 
 def _time_limit(value, source: str) -> float | None:

@@ -1,4 +1,6 @@
 """Seeds in parallel: a batched run gives every seed the record its serial run gives."""
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -211,3 +213,19 @@ def test_a_failing_batch_gives_each_seed_its_own_failed_record():
     js = jobs("rosenbrock", "test-batched-raising", range(2), {"max_steps": 10})
     for b in run_batched(js):
         assert b.status == "failed" and "planted failure" in b.message and "Traceback" in b.traceback
+
+
+def test_no_spectrum_skips_it_in_both_runners():
+    """``spectrum = false`` in a suite (``--no-spectrum``): no final spectrum, batched or serial."""
+    from optbench.execute import run_job
+    from optbench.suite import parse_suite
+
+    s = parse_suite('name = "t"\nseeds = 2\ndevice = "cpu"\nspectrum = false\n[budget]\nmax_steps = 20\n'
+                    '[[problems]]\nname = "rosenbrock"\nparams = { start = "random" }\n'
+                    '[[optimizers]]\nname = "adam"\n', source="t.toml")
+    js = s.jobs()
+    assert all(not j.spectrum for j in js)
+    for rec in [*run_batched(js), run_job(js[0])]:
+        assert rec.status == "budget" and rec.spectrum_method is None and rec.eig_min is None
+    with_spectrum = [dataclasses.replace(j, spectrum=True) for j in js]
+    assert all(r.spectrum_method == "dense" for r in run_batched(with_spectrum))

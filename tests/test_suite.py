@@ -57,6 +57,7 @@ def test_malformed_toml_names_file_and_line():
     ('seeds=0\n[[problems]]\nname="sphere"\n[[optimizers]]\nname="gd"\n', "seeds = 0"),
     ('[[problems]]\nname="sphere"\nparams={dim=[]}\n[[optimizers]]\nname="gd"\n', "empty list"),
     ('[budget]\nmax_step=3\n[[problems]]\nname="sphere"\n[[optimizers]]\nname="gd"\n', "unknown budget field"),
+    ('spectrum="no"\n[[problems]]\nname="sphere"\n[[optimizers]]\nname="gd"\n', "spectrum = 'no' must be true or false"),
 ])
 def test_invalid_suites(text, message):
     with pytest.raises(ConfigError, match=message):
@@ -74,3 +75,18 @@ def test_builtin_suites_expand():
     assert "quick" in builtin_suites()
     for name in builtin_suites():
         assert load_suite(name).jobs()
+
+
+def test_no_spectrum_flag_reaches_the_stored_runs(tmp_path, monkeypatch):
+    from optbench import cli
+    from optbench.store import Results, Store
+
+    monkeypatch.chdir(tmp_path)
+    common = ["run", "--problems", "sphere[dim=3]", "--optimizers", "gd,lbfgs", "--max-steps", "5", "-q",
+              "--no-report"]
+    assert cli.main([*common, "--db", "a.sqlite", "--no-spectrum"]) == 0
+    assert cli.main([*common, "--db", "b.sqlite"]) == 0
+    skipped, taken = Results(Store("a.sqlite")).runs, Results(Store("b.sqlite")).runs
+    assert skipped["spectrum_method"].isna().all() and skipped["eig_min"].isna().all()
+    assert (taken["spectrum_method"] == "dense").all()
+    assert set(skipped["key"]) == set(taken["key"])  # the same runs: the spectrum is not part of the key
