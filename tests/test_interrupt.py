@@ -182,8 +182,12 @@ def test_each_run_records_its_environment(story):
     envs = [json.loads(e) for (e,) in conn.execute("SELECT environment FROM runs")]
     conn.close()
     assert len(envs) == N_RUNS
-    expected_commit = None  # known only when optbench runs from this checkout (editable install)
-    if (ROOT / ".git").exists() and Path(optbench.__file__).resolve().parent.parent == ROOT.resolve():
+    # the commit is known only when the runs' optbench is this checkout (an editable install);
+    # the runs are `python -m optbench` in story["cwd"], which may import an installed copy
+    where = subprocess.run([sys.executable, "-c", "import optbench; print(optbench.__file__)"], cwd=story["cwd"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    expected_commit = None
+    if (ROOT / ".git").exists() and Path(where).resolve().parent.parent == ROOT.resolve():
         head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
         expected_commit = head.stdout.strip() if head.returncode == 0 else None
     for env in envs:
