@@ -170,9 +170,12 @@ def _mp_context():
 
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        # imported once in the server, inherited by every worker: torch and numpy (optbench.runner), and
-        # torch._dynamo, which torch.optim imports on its first step (a second or more of CPU time)
-        ctx.set_forkserver_preload(["optbench.runner", "torch._dynamo"])
+        # imported once in the server, inherited by every worker: torch and numpy (optbench.runner),
+        # torch._dynamo, which torch.optim imports on its first step (~4 s of CPU time here), the
+        # built-in optimizers with scipy.optimize (~1.7 s), and the decompositions torch.func loads
+        # on its first Hessian (the final spectrum, ~1 s)
+        ctx.set_forkserver_preload(["optbench.runner", "torch._dynamo", "optbench.optimizers",
+                                    "torch._decomp.decompositions_for_jvp"])
         return ctx
     return multiprocessing.get_context("spawn")
 
