@@ -56,7 +56,7 @@ def test_lanczos_few_steps_brackets_the_true_extremes():
     lam = np.concatenate([[1e-2], np.linspace(1.0, 2.0, 298), [100.0]])
     f, x = rotated_quadratic(lam, seed=2)
     s = hessian_spectrum(f, x, max_dense=0, k=30)
-    assert 1e-2 <= s["eig_min"] <= 1e-2 * (1 + 1e-6)
+    assert 1e-2 * (1 - 1e-12) <= s["eig_min"] <= 1e-2 * (1 + 1e-6)  # interlacing, up to rounding
     assert 100.0 * (1 - 1e-9) <= s["eig_max"] <= 100.0 * (1 + 1e-12)
 
 
