@@ -85,18 +85,23 @@ def make_stepper(problem: str, optimizer: str, device, *, problem_params=None, h
     return step
 
 
-class TimeStep:
-    """Seconds per optimizer step (CPU, one thread)."""
+class _Timing:
+    """The sampling every timing benchmark here shares (asv reads these class attributes)."""
 
-    params = (STEP_PROBLEMS, STEP_OPTIMIZERS)
-    param_names = ["problem", "optimizer"]
     version = "1"
     unit = "seconds"
-    number = 1  # one step per sample; setup runs before each
+    number = 1  # one call per sample; setup runs before each
     repeat = (5, 100, 1.0)  # 5 to 100 samples per round, sampling stops after ~1 s
     rounds = 4  # rounds alternate between the commits compared: load drift hits both
     warmup_time = 0.0
     timeout = 300
+
+
+class TimeStep(_Timing):
+    """Seconds per optimizer step (CPU, one thread)."""
+
+    params = (STEP_PROBLEMS, STEP_OPTIMIZERS)
+    param_names = ["problem", "optimizer"]
 
     def setup(self, problem, optimizer):
         hyperparameters = STEP_HYPERPARAMETERS.get((problem, optimizer))
@@ -106,18 +111,11 @@ class TimeStep:
         self.step()
 
 
-class TimeStepCUDA:
+class TimeStepCUDA(_Timing):
     """Seconds per optimizer step on a GPU (mlp-mixture, 8192 samples, width 512)."""
 
     params = CUDA_OPTIMIZERS
     param_names = ["optimizer"]
-    version = "1"
-    unit = "seconds"
-    number = 1
-    repeat = (5, 100, 1.0)
-    rounds = 4
-    warmup_time = 0.0
-    timeout = 300
 
     def setup(self, optimizer):
         self.device = cuda_or_skip()
@@ -129,18 +127,12 @@ class TimeStepCUDA:
         torch.cuda.synchronize(self.device)
 
 
-class TimeDriverRun:
+class TimeDriverRun(_Timing):
     """Seconds for ``DRIVER_STEPS`` iterations through ``optbench.run`` (2-D Rosenbrock, CPU)."""
 
     params = DRIVERS
     param_names = ["optimizer"]
-    version = "1"
-    unit = "seconds"
-    number = 1
     repeat = (3, 50, 1.0)
-    rounds = 4
-    warmup_time = 0.0
-    timeout = 300
 
     def setup(self, optimizer):
         self.problem, self.spec = lookup("rosenbrock", optimizer)
@@ -153,15 +145,11 @@ class TimeDriverRun:
             raise RuntimeError(f"{optimizer} on rosenbrock failed: {record.message}")
 
 
-class TimeQuickSuite:
+class TimeQuickSuite(_Timing):
     """Seconds for the whole built-in ``quick`` suite (serial, one thread, a fresh store)."""
 
-    version = "1"
-    unit = "seconds"
-    number = 1
     repeat = (1, 3, 60.0)  # one sample where the suite takes over a minute
     rounds = 1
-    warmup_time = 0.0
     timeout = 1800
 
     def setup(self):

@@ -65,10 +65,10 @@ def hessian_vector_products(f: Callable[[Tensor], Tensor], x: Tensor) -> Callabl
     with torch.enable_grad():
         xx = x.detach().requires_grad_(True)
         (g,) = torch.autograd.grad(f(xx).reshape(()), xx, create_graph=True)
+    if not g.requires_grad:  # the gradient is constant: H = 0
+        return lambda v: torch.zeros_like(xx)
 
     def hvp(v: Tensor) -> Tensor:
-        if not g.requires_grad:
-            return torch.zeros_like(xx)
         with torch.enable_grad():
             (hv,) = torch.autograd.grad(g, xx, v, retain_graph=True, allow_unused=True)
         return torch.zeros_like(xx) if hv is None else hv.detach()

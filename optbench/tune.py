@@ -701,7 +701,7 @@ def is_trial(runs):
     return runs["suite"].fillna("").astype(str).str.startswith(TRIAL_PREFIX)
 
 
-def _group_keys(runs) -> list[tuple]:
+def group_keys(runs) -> list[tuple]:
     """``(problem, parameters, optimizer, budget, dtype)`` of each run: what makes runs comparable."""
     return [(p, _canonical(pp), o, _canonical(b), d) for p, pp, o, b, d in
             zip(runs["problem"], runs["problem_params"], runs["optimizer"], runs["budget"], runs["dtype"])]
@@ -712,7 +712,7 @@ def _tuned_configs(runs) -> dict[tuple, tuple[str, dict]]:
     the latest one (by start time) where a group was tuned more than once."""
     tuned = runs[runs["suite"].fillna("").astype(str).str.startswith(TUNED_PREFIX)].sort_values("started_at")
     return {group: (suite[len(TUNED_PREFIX):], hp)
-            for group, suite, hp in zip(_group_keys(tuned), tuned["suite"], tuned["hyperparameters"])}
+            for group, suite, hp in zip(group_keys(tuned), tuned["suite"], tuned["hyperparameters"])}
 
 
 def sensitivity_frame(results):
@@ -745,7 +745,7 @@ def sensitivity_frame(results):
     out["test_loss"] = out["key"].map(last_eval(results.evals)).astype(float)
     chosen = _tuned_configs(runs[~is_trial(runs)])
     out["chosen"] = [group in chosen and chosen[group][1] == hp
-                     for group, hp in zip(_group_keys(out), out["hyperparameters"])]
+                     for group, hp in zip(group_keys(out), out["hyperparameters"])]
     return out[columns].sort_values(["suite", "problem_id", "optimizer", "lr", "key"]).reset_index(drop=True)
 
 
@@ -781,7 +781,7 @@ def tuned_vs_default_frame(results):
         except UnknownNameError:  # a plugin optimizer not loaded now: its defaults are unknown
             defaults[name] = None
     picked = []
-    groups = _group_keys(evaluation)
+    groups = group_keys(evaluation)
     for group, (suite, hp) in tuned.items():
         rows = evaluation[[g == group for g in groups]]
         default = defaults[group[2]]

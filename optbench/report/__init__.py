@@ -30,7 +30,7 @@ import pandas as pd
 from .. import metrics
 from ..errors import ConfigError
 from ..store import varying_labels
-from ..tune import TRIAL_PREFIX, TUNED_PREFIX, is_trial
+from ..tune import TRIAL_PREFIX, TUNED_PREFIX, group_keys, is_trial
 from .content import Bullets, Paragraph, Report, Section, Table, fmt_value
 
 __all__ = ["write_report", "summary_table"]
@@ -90,17 +90,13 @@ def _compared(runs: pd.DataFrame) -> pd.DataFrame:
     """
     runs = runs[~is_trial(runs)]
     tuned = runs["suite"].fillna("").astype(str).str.startswith(TUNED_PREFIX)
-    cells = {(p, json.dumps(pp, sort_keys=True), o) for p, pp, o in
-             zip(runs["problem"][tuned], runs["problem_params"][tuned], runs["optimizer"][tuned])}
-    replaced = [not t and (p, json.dumps(pp, sort_keys=True), o) in cells for t, p, pp, o in
-                zip(tuned, runs["problem"], runs["problem_params"], runs["optimizer"])]
-    runs = runs[~np.array(replaced, dtype=bool)]
-    tuned = tuned[runs.index]
-    optimizer_id = pd.Series(varying_labels(runs["optimizer"], runs["hyperparameters"]), index=runs.index)
-    if tuned.any():
-        plain = ~tuned
-        optimizer_id[plain] = varying_labels(runs["optimizer"][plain], runs["hyperparameters"][plain])
-        optimizer_id[tuned] = runs["optimizer"][tuned] + " (tuned)"
+    groups = group_keys(runs)
+    tuned_groups = {g for g, t in zip(groups, tuned) if t}
+    keep = np.array([t or g not in tuned_groups for g, t in zip(groups, tuned)], dtype=bool)
+    runs, tuned = runs[keep], tuned[keep]
+    plain = ~tuned
+    optimizer_id = runs["optimizer"] + " (tuned)"
+    optimizer_id[plain] = varying_labels(runs["optimizer"][plain], runs["hyperparameters"][plain])
     return runs.assign(problem_id=varying_labels(runs["problem"], runs["problem_params"]),
                        optimizer_id=optimizer_id).reset_index(drop=True)
 
@@ -264,66 +260,78 @@ def _tuning_section(tuning: SimpleNamespace, palette: dict[str, str]) -> Section
     """Tuning trials against the learning rate, and tuned against default hyperparameters
     (:func:`optbench.tune.sensitivity_frame`, :func:`optbench.tune.tuned_vs_default_frame`)."""
     from ..tune import sensitivity_frame, tuned_vs_default_frame
-    from . import figures
 
     trials = sensitivity_frame(tuning)
     comparison = tuned_vs_default_frame(tuning)
     if trials.empty and comparison.empty:
         return None
-    blocks: list = []
-    if not trials.empty:
-        with_test = trials.groupby("problem_id")["test_loss"].transform(lambda s: bool(s.notna().all()))
-        trials = trials.assign(metric=np.where(with_test, trials["test_loss"], trials["final_gap"]),
-                               metric_name=np.where(with_test, "test_loss", "final_gap"))
-        g = trials.groupby(["problem_id", "optimizer"])
-        table = pd.DataFrame({
-            "trials": g.size(),
-            "failed": g["status"].agg(lambda s: int(s.isin(BAD_STATUSES).sum())),
-            "lr_range": g["lr"].agg(lambda s: f"{fmt_value(s.min())} … {fmt_value(s.max())}" if s.notna().any()
-                                    else "(not searched)"),
-            "best_metric": g["metric"].min(),
-            "metric": g["metric_name"].first(),
-            "chosen": g.apply(lambda t: ", ".join(_changed(h, None) for h in t["hyperparameters"][t["chosen"]])
-                              or "(not evaluated)", include_groups=False),
-        }).reset_index()
-        blocks.append(Paragraph(
-            f"{len(trials)} tuning trials on the tuning seed{'s' if trials['seed'].nunique() > 1 else ''} "
-            f"{_seeds(trials['seed'].unique())}, never an evaluation seed; every optimizer got the same number of "
-            "trials per problem (fewer only where its search space has fewer configurations)."))
-        blocks.append(Table.from_frame("Tuning trials per problem and optimizer", table,
-                                       "best_metric: the lowest final gap (or test loss) of the trials; chosen: the "
-                                       "configuration evaluated on the evaluation seeds."))
-        blocks += figures.sensitivity(trials, palette)
-        no_lr = sorted(set(trials["optimizer"][~np.isfinite(trials["lr"].astype(float))]))
-        if no_lr:
-            blocks.append(Paragraph("Not in the sensitivity figure (no learning rate among their hyperparameters): "
-                                    + ", ".join(no_lr) + "."))
-    if not comparison.empty:
-        g = comparison.groupby(["problem_id", "optimizer", "role"])
-        per_role = pd.DataFrame({"median_gap": g["final_gap"].median(),
-                                 "bad": g["status"].agg(lambda s: int(s.isin(BAD_STATUSES).sum())),
-                                 "runs": g.size()}).unstack("role")
-        configs = {(p, o, r): h for p, o, r, h in zip(comparison["problem_id"], comparison["optimizer"],
-                                                     comparison["role"], comparison["hyperparameters"])}
-        rows = []
-        for (problem, optimizer), row in per_role.iterrows():
-            rows.append({
-                "problem_id": problem, "optimizer": optimizer,
-                "tuned": _changed(configs.get((problem, optimizer, "tuned"), {}),
-                                  configs.get((problem, optimizer, "default"))),
-                "default_gap": row.get(("median_gap", "default"), np.nan),
-                "tuned_gap": row.get(("median_gap", "tuned"), np.nan),
-                "bad_default": row.get(("bad", "default"), np.nan), "bad_tuned": row.get(("bad", "tuned"), np.nan),
-                "seeds": int(np.nanmax([row.get(("runs", "default"), 0), row.get(("runs", "tuned"), 0)])),
-            })
-        table = pd.DataFrame(rows)
-        blocks.append(Table.from_frame(
-            "Tuned against default hyperparameters (medians over evaluation seeds)", table,
-            "tuned: the hyperparameters the tuning changed; default_gap, tuned_gap: median final f − f_ref with the "
-            "optimizer's registered defaults and with the tuned ones (blank: that configuration was not run on the "
-            "evaluation seeds); bad_*: runs that diverged, failed or timed out."))
-        blocks += figures.tuned_vs_default(table, palette)
+    blocks = (_trial_blocks(trials, palette) if not trials.empty else []) + (
+        _comparison_blocks(comparison, palette) if not comparison.empty else [])
     return Section("tuning", "Tuning", blocks)
+
+
+def _trial_blocks(trials: pd.DataFrame, palette: dict[str, str]) -> list:
+    """The trials per problem x optimizer, and their final metric against the learning rate."""
+    from . import figures
+
+    with_test = trials.groupby("problem_id")["test_loss"].transform(lambda s: bool(s.notna().all()))
+    trials = trials.assign(metric=np.where(with_test, trials["test_loss"], trials["final_gap"]),
+                           metric_name=np.where(with_test, "test_loss", "final_gap"))
+    g = trials.groupby(["problem_id", "optimizer"])
+    table = pd.DataFrame({
+        "trials": g.size(),
+        "failed": g["status"].agg(lambda s: int(s.isin(BAD_STATUSES).sum())),
+        "lr_range": g["lr"].agg(lambda s: f"{fmt_value(s.min())} … {fmt_value(s.max())}" if s.notna().any()
+                                else "(not searched)"),
+        "best_metric": g["metric"].min(),
+        "metric": g["metric_name"].first(),
+        "chosen": g.apply(lambda t: ", ".join(_changed(h, None) for h in t["hyperparameters"][t["chosen"]])
+                          or "(not evaluated)", include_groups=False),
+    }).reset_index()
+    blocks = [
+        Paragraph(f"{len(trials)} tuning trials on the tuning seed{'s' if trials['seed'].nunique() > 1 else ''} "
+                  f"{_seeds(trials['seed'].unique())}, never an evaluation seed; every optimizer got the same number "
+                  "of trials per problem (fewer only where its search space has fewer configurations)."),
+        Table.from_frame("Tuning trials per problem and optimizer", table,
+                         "best_metric: the lowest final gap (or test loss) of the trials; chosen: the configuration "
+                         "evaluated on the evaluation seeds."),
+        *figures.sensitivity(trials, palette),
+    ]
+    no_lr = sorted(set(trials["optimizer"][~np.isfinite(trials["lr"].astype(float))]))
+    if no_lr:
+        blocks.append(Paragraph("Not in the sensitivity figure (no learning rate among their hyperparameters): "
+                                + ", ".join(no_lr) + "."))
+    return blocks
+
+
+def _comparison_blocks(comparison: pd.DataFrame, palette: dict[str, str]) -> list:
+    """Medians over the evaluation seeds of the tuned and the default hyperparameters."""
+    from . import figures
+
+    g = comparison.groupby(["problem_id", "optimizer", "role"])
+    per_role = pd.DataFrame({"median_gap": g["final_gap"].median(),
+                             "bad": g["status"].agg(lambda s: int(s.isin(BAD_STATUSES).sum())),
+                             "runs": g.size()}).unstack("role")
+    configs = {(p, o, r): h for p, o, r, h in zip(comparison["problem_id"], comparison["optimizer"],
+                                                 comparison["role"], comparison["hyperparameters"])}
+    rows = []
+    for (problem, optimizer), row in per_role.iterrows():
+        rows.append({
+            "problem_id": problem, "optimizer": optimizer,
+            "tuned": _changed(configs.get((problem, optimizer, "tuned"), {}),
+                              configs.get((problem, optimizer, "default"))),
+            "default_gap": row.get(("median_gap", "default"), np.nan),
+            "tuned_gap": row.get(("median_gap", "tuned"), np.nan),
+            "bad_default": row.get(("bad", "default"), np.nan), "bad_tuned": row.get(("bad", "tuned"), np.nan),
+            "seeds": int(np.nanmax([row.get(("runs", "default"), 0), row.get(("runs", "tuned"), 0)])),
+        })
+    table = pd.DataFrame(rows)
+    return [Table.from_frame(
+                "Tuned against default hyperparameters (medians over evaluation seeds)", table,
+                "tuned: the hyperparameters the tuning changed; default_gap, tuned_gap: median final f − f_ref with "
+                "the optimizer's registered defaults and with the tuned ones (blank: that configuration was not run "
+                "on the evaluation seeds); bad_*: runs that diverged, failed or timed out."),
+            *figures.tuned_vs_default(table, palette)]
 
 
 def _notes_section(dims_missing: list[str], x: str) -> Section:
