@@ -359,7 +359,9 @@ def cmd_tune(args) -> int:
     prestart_workers(choose_backend(args.backend, args.jobs, time_limit, args.scheduler))
     _set_threads(args.threads)
     from .store import Results, Store
-    from .tune import format_comparison, format_entries, run_protocol, settings_for, tuned_vs_default_frame
+    from .tune import format_comparison, format_entries, run_protocol
+    from .tuning.frames import tuned_vs_default_frame
+    from .tuning.settings import settings_for
 
     settings = settings_for(suite, budget=args.budget, method=args.method, metric=args.metric, seed=args.tuning_seed)
     safe_name = re.sub(r"[^\w.-]", "_", suite.name)

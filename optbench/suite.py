@@ -97,7 +97,7 @@ class Suite:
     description: str = ""
     source: str = "<command line>"
     time_limit: float | None = None
-    tune: dict[str, Any] = field(default_factory=dict)  # the [tune] table: see optbench.tune
+    tune: dict[str, Any] = field(default_factory=dict)  # the [tune] table: see optbench.tuning.settings
     spectrum: bool = True  # the final Hessian spectrum of every run (optbench.runner.run)
 
     def jobs(self) -> list[Job]:
@@ -257,7 +257,7 @@ def _selection(entry: dict, allowed: set[str], grid_key: str, source: str, what:
 
 
 def _tune(value, source: str) -> dict[str, Any]:
-    from .tune import parse_tune_table
+    from .tuning.settings import parse_tune_table
 
     return parse_tune_table(value, source)
 

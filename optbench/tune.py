@@ -1,5 +1,9 @@
 r"""Fair comparisons: every optimizer gets the same hyperparameter-tuning budget.
 
+This module is the orchestration -- it runs the trials and the evaluations and writes the
+tuned-hyperparameter file; the protocol itself (settings, search designs, the choice, the
+frames of the trials) is the pure package :mod:`optbench.tuning`.
+
 An optimizer comparison is only fair when every method is tuned with the same effort on
 each problem (DeepOBS, Schneider et al. 2019; Schmidt, Schneider & Hennig 2021; the tuning
 rulesets of AlgoPerf, Dahl et al. 2023). The protocol here:
@@ -64,18 +68,16 @@ Tuned-hyperparameter file (``optbench tune -o tuned.toml``, read by ``optbench r
     trials = 8
 
 A suite's ``[tune]`` table holds the same ``budget``, ``method``, ``metric`` and ``seed``, and
-optionally ``[tune.metrics]``: problem patterns (a name, ``tag:TAG`` or a glob, as in
-``[[problems]]``) mapped to the metric for those problems, the first match winning -- e.g.
-``"tag:neural" = "test-loss"`` tunes training problems on held-out data, which the final
-training loss would reward for overfitting. ``--metric`` on the command line sets the metric
-of every problem.
+optionally ``[tune.metrics]`` (:mod:`optbench.tuning.settings`).
 
 ``optbench run SUITE --tuned FILE`` runs each job whose problem (name and full parameters)
 and optimizer have an entry with that entry's hyperparameters, labelled ``tuned:<suite>``.
 
 >>> import optbench                                                     # doctest: +SKIP
 >>> from optbench.suite import load_suite
->>> from optbench.tune import run_protocol, settings_for, tuned_vs_default_frame
+>>> from optbench.tune import run_protocol
+>>> from optbench.tuning.settings import settings_for
+>>> from optbench.tuning.frames import tuned_vs_default_frame
 >>> fair = load_suite("fair")
 >>> outcome = run_protocol(fair, settings_for(fair), optbench.Store("fair.sqlite"), output="tuned-fair.toml")
 >>> tuned_vs_default_frame(optbench.load("fair.sqlite")).groupby(["optimizer", "role"]).final_gap.median()
@@ -87,160 +89,19 @@ Crowded Valley -- Benchmarking Deep Learning Optimizers", ICML. G. E. Dahl et al
 """
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import sys
-import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from .errors import ConfigError
 from .suite import Job, Suite
-
-TUNING_SEED_BASE = 10**6
-METHODS = ("grid", "random")
-METRICS = ("final-loss", "test-loss", "time-to-target")
-TRIAL_PREFIX = "tune:"
-TUNED_PREFIX = "tuned:"
-BAD_STATUSES = ("diverged", "failed", "timeout")
-TABLE_KEYS = {"budget": int, "method": str, "metric": str, "seed": int, "metrics": dict}
-
-
-# ---------------------------------------------------------------------------------------
-# Settings
-# ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TuneSettings:
-    """How to tune: ``budget`` trials per optimizer per problem, the search ``method``, the
-    selection ``metric`` (``metrics``: problem pattern -> metric, for some problems), and the
-    tuning seed ``seed`` (trials run on ``TUNING_SEED_BASE + seed``)."""
-
-    budget: int
-    method: str = "grid"
-    metric: str = "final-loss"
-    seed: int = 0
-    metrics: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self):
-        if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1:
-            raise ConfigError(f"tuning budget {self.budget!r} must be a positive number of trials")
-        if self.method not in METHODS:
-            raise ConfigError(f"tuning method {self.method!r} is not one of {', '.join(METHODS)}")
-        for metric in (self.metric, *self.metrics.values()):
-            if metric not in METRICS:
-                raise ConfigError(f"tuning metric {metric!r} is not one of {', '.join(METRICS)}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"tuning seed {self.seed!r} must be an integer >= 0")
-
-    @property
-    def run_seed(self) -> int:
-        """The seed every trial runs on; never an evaluation seed."""
-        seed = TUNING_SEED_BASE + self.seed
-        assert seed >= TUNING_SEED_BASE
-        return seed
-
-    def metric_for(self, problem: str) -> str:
-        """The metric of ``problem``: the first pattern of ``metrics`` that selects it, else ``metric``."""
-        from .registry import PROBLEMS
-
-        for pattern, metric in self.metrics.items():
-            if problem in PROBLEMS.match(pattern):
-                return metric
-        return self.metric
-
-
-def parse_tune_table(table: Any, source: str) -> dict[str, Any]:
-    """Check a suite's ``[tune]`` table (``budget``, ``method``, ``metric``, ``seed``,
-    ``metrics``; all optional -- command-line options fill in or override) and return it as a dict."""
-    if not isinstance(table, dict):
-        raise ConfigError(f"{source}: 'tune' must be a table ([tune])")
-    unknown = sorted(set(table) - set(TABLE_KEYS))
-    if unknown:
-        raise ConfigError(f"{source}: unknown key(s) {unknown} in [tune]; allowed: {sorted(TABLE_KEYS)}")
-    for key, value in table.items():
-        kind = TABLE_KEYS[key]
-        if isinstance(value, bool) or not isinstance(value, kind):
-            what = {int: "an integer", str: "a string", dict: "a table of problem pattern = metric"}[kind]
-            raise ConfigError(f"{source}: [tune] {key} = {value!r} must be {what}")
-    if not all(isinstance(v, str) for v in table.get("metrics", {}).values()):
-        raise ConfigError(f"{source}: [tune.metrics] maps problem patterns to metric names ({', '.join(METRICS)})")
-    try:
-        TuneSettings(**{"budget": 1, **table})
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: [tune]: {exc}") from None
-    return dict(table)
-
-
-def settings_for(suite: Suite, **overrides) -> TuneSettings:
-    """The suite's ``[tune]`` table with the non-``None`` ``overrides`` applied; a ``metric``
-    override applies to every problem (it replaces the table's ``metrics``)."""
-    values = {**suite.tune, **{k: v for k, v in overrides.items() if v is not None}}
-    if overrides.get("metric") is not None:
-        values["metrics"] = {}
-    if "budget" not in values:
-        raise ConfigError(f"{suite.source}: no tuning budget: give --budget N (trials per optimizer per problem) "
-                          "or budget = N in the suite's [tune] table")
-    return TuneSettings(**values)
-
-
-# ---------------------------------------------------------------------------------------
-# Trial configurations
-# ---------------------------------------------------------------------------------------
-def _rng(seed: int, optimizer: str):
-    import numpy as np
-
-    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(optimizer.encode())]))
-
-
-def _canonical(value) -> str:
-    return json.dumps(value, sort_keys=True, default=repr)
-
-
-def trial_configs(search_space: dict[str, Any], n: int, method: str, seed: int, optimizer: str) -> list[dict]:
-    """The hyperparameter configurations to try: ``n`` of them, fewer only for a finite space
-    with fewer configurations (an empty space gives ``[{}]``, the defaults). See the module
-    docstring for the designs; ``seed`` is the trials' run seed."""
-    from .optimizer import Choice
-
-    if not search_space:
-        return [{}]
-    names = list(search_space)
-    dims = [search_space[k] for k in names]
-    rng = _rng(seed, optimizer)
-    if all(isinstance(d, Choice) for d in dims):
-        combos = list(itertools.product(*(d.values for d in dims)))
-        if len(combos) <= n:
-            picked = combos
-        elif method == "grid":
-            picked = [combos[i * len(combos) // n] for i in range(n)]
-        else:
-            picked = [combos[int(i)] for i in rng.choice(len(combos), size=n, replace=False)]
-        return _distinct([dict(zip(names, c)) for c in picked])
-    if method == "random":
-        return _distinct([{k: d.sample(rng) for k, d in zip(names, dims)} for _ in range(n)])
-    primary = "lr" if "lr" in search_space and not isinstance(search_space["lr"], Choice) else next(
-        k for k, d in zip(names, dims) if not isinstance(d, Choice))
-    columns = {}
-    for k, d in zip(names, dims):
-        values = list(d.grid(n))
-        values = [values[i % len(values)] for i in range(n)]
-        columns[k] = values if k == primary else [values[int(i)] for i in rng.permutation(n)]
-    return _distinct([{k: columns[k][i] for k in names} for i in range(n)])
-
-
-def _distinct(configs: list[dict]) -> list[dict]:
-    """Drop repeated configurations; floats are rounded to 12 significant digits (the log grid's
-    ``exp(log ...)`` turns 1 into 1.0000000000000018, which reads badly in files and labels)."""
-    seen, out = set(), []
-    for c in configs:
-        c = {k: float(f"{v:.12g}") if isinstance(v, float) else v for k, v in c.items()}
-        key = _canonical(c)
-        if key not in seen:
-            seen.add(key)
-            out.append(c)
-    return out
+from .tuning.search import trial_configs
+from .tuning.selection import BAD_STATUSES, TunedEntry, choose
+from .tuning.settings import (TRIAL_PREFIX, TUNED_PREFIX, TUNING_SEED_BASE, TuneSettings, canonical,
+                              check_evaluation_seeds)
 
 
 # ---------------------------------------------------------------------------------------
@@ -255,7 +116,7 @@ def _with_hyperparameters(job: Job, hyperparameters: dict, suite: str) -> Job:
 
 
 def _cell(job: Job) -> tuple[str, str, str]:
-    return job.problem, _canonical(job.problem_params), job.optimizer
+    return job.problem, canonical(job.problem_params), job.optimizer
 
 
 @dataclass
@@ -268,14 +129,6 @@ class Cell:
     metric: str
     configs: list[dict]
     jobs: list[Job]
-
-
-def check_evaluation_seeds(seeds) -> None:
-    """Evaluation seeds must stay below :data:`TUNING_SEED_BASE` (the trials' seeds)."""
-    bad = [s for s in seeds if s >= TUNING_SEED_BASE]
-    if bad:
-        raise ConfigError(f"evaluation seeds {bad} collide with the tuning seeds (>= {TUNING_SEED_BASE}); "
-                          f"use seeds below {TUNING_SEED_BASE}")
 
 
 def trial_cells(suite: Suite, settings: TuneSettings) -> list[Cell]:
@@ -329,97 +182,6 @@ def _check_metric(cell: Cell) -> None:
         if get_problem(cell.problem, **cell.params).f_star is None:
             raise ConfigError(f"metric time-to-target needs the minimum f*, unknown for {cell.problem!r}: "
                               "use --metric final-loss")
-
-
-# ---------------------------------------------------------------------------------------
-# Scores and the choice
-# ---------------------------------------------------------------------------------------
-def last_eval(evals, metric: str = "test_loss"):
-    """``key -> value`` of ``metric`` at each run's last evaluation point (a pandas Series)."""
-    rows = evals[evals["metric"] == metric]
-    return rows.sort_values("step").groupby("key")["value"].last()
-
-
-def final_loss(runs):
-    """The final objective of each run: the gap ``f - f*`` where ``f*`` is known, else ``f``."""
-    import numpy as np
-    import pandas as pd
-
-    fun = pd.to_numeric(runs["fun"], errors="coerce").astype(float)
-    f_star = pd.to_numeric(runs["f_star"], errors="coerce").astype(float)
-    return (fun - f_star.fillna(0.0)).where(np.isfinite(fun))
-
-
-def scores(runs, evals, metric: str):
-    """Sort keys of runs for ``metric`` (lower is better): columns ``rank_class`` (0 good,
-    1 target not reached, 2 diverged/failed/no finite metric), ``value`` and ``tiebreak``."""
-    import numpy as np
-    import pandas as pd
-
-    loss = final_loss(runs)
-    bad = runs["status"].isin(BAD_STATUSES).to_numpy()
-    steps = pd.to_numeric(runs["steps"], errors="coerce").astype(float).to_numpy()
-    tiebreak = np.zeros(len(runs))
-    rank_class = np.zeros(len(runs), dtype=int)
-    if metric == "final-loss":
-        targets = runs["budget"].map(lambda b: (b or {}).get("target_gap")).astype(float).to_numpy()
-        known = np.isfinite(pd.to_numeric(runs["f_star"], errors="coerce").astype(float).to_numpy())
-        floor = np.where(known & np.isfinite(targets), targets, -np.inf)
-        value = np.maximum(loss.to_numpy(), floor)
-        tiebreak = steps
-    elif metric == "test-loss":
-        value = runs["key"].map(last_eval(evals)).astype(float).to_numpy()
-    elif metric == "time-to-target":
-        reached = (runs["status"] == "converged").to_numpy()
-        value = np.where(reached, steps, loss.to_numpy())
-        rank_class = np.where(reached, 0, 1)
-    else:
-        raise ConfigError(f"tuning metric {metric!r} is not one of {', '.join(METRICS)}")
-    rank_class = np.where(bad | ~np.isfinite(value), 2, rank_class)
-    value = np.where(rank_class == 2, np.inf, value)
-    return pd.DataFrame({"key": runs["key"].to_numpy(), "rank_class": rank_class, "value": value,
-                         "tiebreak": tiebreak}, index=runs.index)
-
-
-@dataclass
-class TunedEntry:
-    """The chosen configuration of one problem x optimizer."""
-
-    problem: str
-    params: dict
-    optimizer: str
-    hyperparameters: dict
-    metric: str
-    value: float
-    trials: int
-    status: str = ""
-
-
-def choose(cells: list[Cell], results) -> list[TunedEntry]:
-    """The best trial of every cell by its metric (ties: the earlier trial).
-
-    ``test-loss`` raises a :class:`ConfigError` when a trial that ran without fault recorded
-    no test loss (a training problem without a test set).
-    """
-    runs = results.runs.set_index("key", drop=False)
-    out = []
-    for cell in cells:
-        keys = [j.key for j in cell.jobs]
-        missing = [k for k in keys if k not in runs.index]
-        if missing:
-            raise RuntimeError(f"{len(missing)} trial(s) of {cell.problem} x {cell.optimizer} are not in the store")
-        these = runs.loc[keys].reset_index(drop=True)
-        s = scores(these, results.evals, cell.metric)
-        if cell.metric == "test-loss":
-            ran = ~these["status"].isin(BAD_STATUSES) & ~these["key"].isin(last_eval(results.evals).index)
-            if ran.any():
-                raise ConfigError(f"metric test-loss: {cell.problem!r} recorded no test_loss (no test set); "
-                                  "use --metric final-loss")
-        order = sorted(range(len(keys)), key=lambda i: (s["rank_class"][i], s["value"][i], s["tiebreak"][i], i))
-        best = order[0]
-        out.append(TunedEntry(cell.problem, cell.params, cell.optimizer, cell.configs[best], cell.metric,
-                              float(s["value"][best]), len(keys), str(these["status"][best])))
-    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -552,7 +314,7 @@ def read_tuned(path: str | Path) -> Tuned:
             raise ConfigError(f"{where}: value must be a number and trials an integer")
         entry = TunedEntry(spec.name, {**spec.params, **raw["params"]}, raw["optimizer"], dict(raw["hyperparameters"]),
                            str(raw.get("metric", "")), float(value), trials)
-        cell = (entry.problem, _canonical(entry.params), entry.optimizer)
+        cell = (entry.problem, canonical(entry.params), entry.optimizer)
         if cell in seen:
             raise ConfigError(f"{where}: {entry.problem} x {entry.optimizer} with these parameters is listed twice")
         seen.add(cell)
@@ -696,109 +458,6 @@ def _short(value) -> str:
 # ---------------------------------------------------------------------------------------
 # Frames for the report
 # ---------------------------------------------------------------------------------------
-def is_trial(runs):
-    """Boolean Series: which runs are tuning trials (suite label ``tune:<suite>``)."""
-    return runs["suite"].fillna("").astype(str).str.startswith(TRIAL_PREFIX)
-
-
-def group_keys(runs) -> list[tuple]:
-    """``(problem, parameters, optimizer, budget, dtype)`` of each run: what makes runs comparable."""
-    return [(p, _canonical(pp), o, _canonical(b), d) for p, pp, o, b, d in
-            zip(runs["problem"], runs["problem_params"], runs["optimizer"], runs["budget"], runs["dtype"])]
-
-
-def _tuned_configs(runs) -> dict[tuple, tuple[str, dict]]:
-    """``(group) -> (suite, hyperparameters)`` of the evaluation runs labelled ``tuned:<suite>``;
-    the latest one (by start time) where a group was tuned more than once."""
-    tuned = runs[runs["suite"].fillna("").astype(str).str.startswith(TUNED_PREFIX)].sort_values("started_at")
-    return {group: (suite[len(TUNED_PREFIX):], hp)
-            for group, suite, hp in zip(group_keys(tuned), tuned["suite"], tuned["hyperparameters"])}
-
-
-def sensitivity_frame(results):
-    """One row per tuning trial: how the final metric depends on the hyperparameters.
-
-    Columns: ``suite`` (the tuned suite), ``problem``, ``problem_params``, ``problem_id``,
-    ``optimizer``, ``hyperparameters`` (dict), ``lr`` (NaN where not a hyperparameter),
-    ``seed``, ``status``, ``final_gap`` (``f - f_ref`` as in :func:`optbench.metrics.with_reference`,
-    ``inf`` for a run without a finite final value), ``reference``, ``test_loss`` (the last
-    evaluation-point test loss, NaN where none), ``steps``, ``nfev``, ``chosen`` (the
-    configuration evaluated as ``tuned:<suite>``) and ``key``. Empty when the results hold no trials.
-    A trial shared by two tunings (same problem, budget, configuration and tuning seed) is
-    stored once, under the label of the first.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from .metrics import with_reference
-
-    columns = ["suite", "problem", "problem_params", "problem_id", "optimizer", "hyperparameters", "lr", "seed",
-               "status", "final_gap", "reference", "test_loss", "steps", "nfev", "chosen", "key"]
-    runs = results.runs
-    trials = runs[is_trial(runs)]
-    if trials.empty:
-        return pd.DataFrame(columns=columns)
-    out = with_reference(trials)
-    out["suite"] = out["suite"].str[len(TRIAL_PREFIX):]
-    out["lr"] = out["hyperparameters"].map(
-        lambda h: float(h["lr"]) if isinstance(h.get("lr"), (int, float)) and not isinstance(h["lr"], bool) else np.nan)
-    out["test_loss"] = out["key"].map(last_eval(results.evals)).astype(float)
-    chosen = _tuned_configs(runs[~is_trial(runs)])
-    out["chosen"] = [group in chosen and chosen[group][1] == hp
-                     for group, hp in zip(group_keys(out), out["hyperparameters"])]
-    return out[columns].sort_values(["suite", "problem_id", "optimizer", "lr", "key"]).reset_index(drop=True)
-
-
-def tuned_vs_default_frame(results):
-    """One row per evaluation run and role: the tuned against the default hyperparameters.
-
-    For every problem x optimizer (x budget x dtype) evaluated as ``tuned:<suite>``, the
-    *tuned* rows are its evaluation runs (seeds below :data:`TUNING_SEED_BASE`) with the tuned
-    hyperparameters, the *default* rows its evaluation runs with the optimizer's registered
-    defaults, whatever their label. Where the tuning chose the defaults, the same runs appear
-    in both roles (``same_config``). Columns: ``suite``, ``problem``, ``problem_id``,
-    ``optimizer``, ``role`` (``tuned`` | ``default``), ``hyperparameters``, ``same_config``,
-    ``seed``, ``status``, ``final_gap``, ``reference``, ``test_loss``, ``steps``, ``nfev``,
-    ``key``. ``f_ref`` (:func:`optbench.metrics.with_reference`) is taken over these runs.
-    """
-    import pandas as pd
-
-    from .errors import UnknownNameError
-    from .metrics import with_reference
-    from .registry import get_optimizer
-
-    columns = ["suite", "problem", "problem_id", "optimizer", "role", "hyperparameters", "same_config", "seed",
-               "status", "final_gap", "reference", "test_loss", "steps", "nfev", "key"]
-    runs = results.runs
-    evaluation = runs[~is_trial(runs) & (runs["seed"] < TUNING_SEED_BASE)]
-    tuned = _tuned_configs(evaluation)
-    if not tuned:
-        return pd.DataFrame(columns=columns)
-    defaults = {}
-    for name in {g[2] for g in tuned}:
-        try:
-            defaults[name] = get_optimizer(name).resolve({})
-        except UnknownNameError:  # a plugin optimizer not loaded now: its defaults are unknown
-            defaults[name] = None
-    picked = []
-    groups = group_keys(evaluation)
-    for group, (suite, hp) in tuned.items():
-        rows = evaluation[[g == group for g in groups]]
-        default = defaults[group[2]]
-        same = default is not None and hp == default
-        for role, config in (("tuned", hp), ("default", default)):
-            if config is None:
-                continue
-            sel = rows[[h == config for h in rows["hyperparameters"]]].copy()
-            sel["suite"], sel["role"], sel["same_config"] = suite, role, same
-            picked.append(sel)
-    frame = pd.concat(picked, ignore_index=True)
-    ref = with_reference(frame.drop_duplicates("key"))[["key", "final_gap", "reference"]]
-    frame = frame.merge(ref, on="key", how="left")
-    frame["test_loss"] = frame["key"].map(last_eval(results.evals)).astype(float)
-    return frame[columns].sort_values(["suite", "problem_id", "optimizer", "role", "seed"]).reset_index(drop=True)
-
-
 def format_comparison(frame) -> str:
     """Median final gap (and test loss where recorded) over seeds, tuned against default."""
     import pandas as pd

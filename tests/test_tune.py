@@ -10,19 +10,11 @@ from optbench.optimizer import Choice, LogUniform, Uniform
 from optbench.registry import OPTIMIZERS, PROBLEMS, get_optimizer
 from optbench.store import Results, Store
 from optbench.suite import load_suite, parse_suite
-from optbench.tune import (
-    TUNING_SEED_BASE,
-    TuneSettings,
-    apply_tuned,
-    read_tuned,
-    run_protocol,
-    sensitivity_frame,
-    settings_for,
-    trial_cells,
-    trial_configs,
-    tuned_vs_default_frame,
-    write_tuned,
-)
+from optbench.tune import apply_tuned, read_tuned, run_protocol, trial_cells, write_tuned
+from optbench.tuning.frames import sensitivity_frame, tuned_vs_default_frame
+from optbench.tuning.search import trial_configs
+from optbench.tuning.selection import TunedEntry
+from optbench.tuning.settings import TUNING_SEED_BASE, TuneSettings, settings_for
 
 
 def suite(problems: str, optimizers=("gd",), *, seeds=2, budget="max_steps = 20", tune="budget = 4"):
@@ -111,6 +103,52 @@ def test_fair_suite_declares_the_protocol():
     assert {"quadratic", "rosenbrock"} <= problems and any(p.startswith("mgh") for p in problems)
     assert any(c.jobs[0].budget.eval_every for c in cells)  # neural problems, with test-loss evaluations
     assert all(len(c.jobs) == settings.budget and all(j.seed >= TUNING_SEED_BASE for j in c.jobs) for c in cells)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Every optbench module -> the optbench modules it imports anywhere (function-level imports too)."""
+    import ast
+    from pathlib import Path
+
+    import optbench
+
+    root = Path(optbench.__file__).parent
+    graph = {}
+    for path in root.rglob("*.py"):
+        parts = ("optbench",) + path.relative_to(root).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else []))
+                deps |= {target} | {f"{target}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names}
+        graph[name] = deps
+    return {m: {d for d in deps if d in graph} for m, deps in graph.items()}
+
+
+def _reachable(graph, module) -> set[str]:
+    seen, todo = set(), [module]
+    while todo:
+        for dep in graph[todo.pop()] - seen:
+            seen.add(dep)
+            todo.append(dep)
+    return seen
+
+
+def test_suites_and_the_protocol_do_not_depend_on_the_orchestration():
+    """suite -> tune -> execute -> runner, one way: the suite reads its [tune] table without
+    importing the orchestration (tune, execute, batched), and the protocol (optbench.tuning)
+    neither runs nor stores anything."""
+    graph = _import_graph()
+    orchestration = {"optbench.tune", "optbench.execute", "optbench.batched"}
+    assert not _reachable(graph, "optbench.suite") & orchestration
+    for module in (m for m in graph if m.startswith("optbench.tuning")):
+        assert not _reachable(graph, module) & (orchestration | {"optbench.suite", "optbench.store"}), module
+    assert "optbench.tune" not in _reachable(graph, "optbench.report")
 
 
 # ---------------------------------------------------------------------------------------
@@ -261,7 +299,6 @@ def test_an_empty_search_space_gets_one_trial_its_defaults(tmp_path, monkeypatch
 
 
 def test_tuned_file_round_trip_and_errors(tmp_path):
-    from optbench.tune import TunedEntry
 
     params = {**PROBLEMS.get("quadratic").params, "dim": 5}
     entry = TunedEntry("quadratic", params, "adam", {"lr": 0.001, "beta1": 0.9}, "final-loss", 1.5e-3, 8)

@@ -30,7 +30,8 @@ import pandas as pd
 from .. import metrics
 from ..errors import ConfigError
 from ..store import varying_labels
-from ..tune import TRIAL_PREFIX, TUNED_PREFIX, group_keys, is_trial
+from ..tuning.frames import group_keys, is_trial
+from ..tuning.settings import TRIAL_PREFIX, TUNED_PREFIX
 from .content import Bullets, Paragraph, Report, Section, Table, fmt_value
 
 __all__ = ["write_report", "summary_table"]
@@ -258,8 +259,8 @@ def _changed(hp: dict, default) -> str:
 
 def _tuning_section(tuning: SimpleNamespace, palette: dict[str, str]) -> Section | None:
     """Tuning trials against the learning rate, and tuned against default hyperparameters
-    (:func:`optbench.tune.sensitivity_frame`, :func:`optbench.tune.tuned_vs_default_frame`)."""
-    from ..tune import sensitivity_frame, tuned_vs_default_frame
+    (:func:`optbench.tuning.frames.sensitivity_frame`, :func:`optbench.tuning.frames.tuned_vs_default_frame`)."""
+    from ..tuning.frames import sensitivity_frame, tuned_vs_default_frame
 
     trials = sensitivity_frame(tuning)
     comparison = tuned_vs_default_frame(tuning)

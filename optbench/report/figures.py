@@ -730,7 +730,7 @@ def _tuning_color(palette: dict[str, str], optimizer: str) -> str:
 def sensitivity(trials: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
     """The tuning trials' final metric against the learning rate, one panel per problem and
     one line per optimizer; the configuration chosen is a star, trials without a finite
-    result are crosses at the top. ``trials`` is :func:`optbench.tune.sensitivity_frame` with
+    result are crosses at the top. ``trials`` is :func:`optbench.tuning.frames.sensitivity_frame` with
     a ``metric`` column (test loss where every trial of the problem has one, else the gap)."""
     rows = trials[np.isfinite(trials["lr"].astype(float))]
     if rows.empty:
