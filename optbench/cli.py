@@ -449,30 +449,17 @@ def cmd_compare(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from .export import write_tables
     from .store import load
 
     results = load(args.db)
     out = Path(args.output)
     _check_writable_dir(out)
-    out.mkdir(parents=True, exist_ok=True)
-    runs = results.runs.copy()
-    for col in ("problem_params", "hyperparameters", "budget", "x", "environment"):
-        runs[col] = runs[col].map(lambda v: json.dumps(v, sort_keys=True) if v is not None else None)
-    tables = {"runs": runs, "traces": results.traces, "evals": results.evals}
-    for name, frame in tables.items():
-        if args.format == "csv":
-            path = out / f"{name}.csv"
-            frame.to_csv(path, index=False)
-        else:
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                from .errors import ConfigError
-
-                raise ConfigError("--format parquet needs pyarrow: pip install 'optbench[parquet]'") from None
-            path = out / f"{name}.parquet"
-            frame.to_parquet(path, index=False)
-        print(f"{name}: {path} ({len(frame)} rows)")
+    written, empty = write_tables(results, out, args.format)
+    for name, (path, rows) in written.items():
+        print(f"{name}: {path} ({rows} rows)")
+    if empty:
+        print(f"not written (no rows): {', '.join(empty)}")
     return 0
 
 

@@ -301,8 +301,9 @@ class Results:
         for key, metric, steps, vals in conn.execute("SELECT key, metric, steps, vals FROM evals"):
             s, v = _trace_array(steps, key, metric, self.path), _trace_array(vals, key, metric, self.path)
             erows.append(pd.DataFrame({"key": key, "metric": metric, "step": s, "value": v}))
-        self.evals = (pd.concat(erows, ignore_index=True) if erows
-                      else pd.DataFrame(columns=["key", "metric", "step", "value"]))
+        evals = (pd.concat(erows, ignore_index=True) if erows
+                 else pd.DataFrame(columns=["key", "metric", "step", "value"]))
+        self.evals = evals.merge(runs[["key", "problem_id", "optimizer_id", "seed"]], on="key", how="left")
 
     def trajectory(self, key: str) -> np.ndarray | None:
         """The iterates ``x_j`` of a low-dimensional run, shape ``(rows, dim)``, or None."""

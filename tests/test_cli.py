@@ -55,17 +55,6 @@ def test_run_resume_rerun_and_report(cli, tmp_path):
     assert (tmp_path / "rep2" / "index.html").exists() and "html" in rep.stdout
 
 
-def test_export_csv(cli, tmp_path):
-    cli("run", "--problems", "sphere", "--optimizers", "gd", "--max-steps", "5", "--db", "r.sqlite", "-q",
-        "--no-report", check=0)
-    cli("export", "--db", "r.sqlite", "--format", "csv", "-o", "out", check=0)
-    import pandas as pd
-
-    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
-    traces = pd.read_csv(tmp_path / "out" / "traces.csv")
-    assert len(runs) == 1 and len(traces) == 6 and json.loads(runs.hyperparameters[0]) == {"lr": 0.01}
-
-
 def test_plugin_from_the_command_line(cli, tmp_path):
     from tests.test_registry import PLUGIN
 

@@ -17,7 +17,6 @@ Example (needs a results file)::
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import pandas as pd
 
 from .. import metrics
 from ..errors import ConfigError
+from ..export import tidy_runs
 from ..store import varying_labels
 from ..tuning.frames import group_keys, is_trial
 from ..tuning.settings import TRIAL_PREFIX, TUNED_PREFIX
@@ -356,15 +356,6 @@ def _notes_section(dims_missing: list[str], x: str) -> Section:
     return Section("notes", "Method notes", [Bullets(items)])
 
 
-def _csv_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    out = runs.copy()
-    for col in out.columns:
-        if out[col].map(lambda v: isinstance(v, (dict, list))).any():
-            out[col] = out[col].map(lambda v: json.dumps(v, sort_keys=True, default=repr)
-                                    if isinstance(v, (dict, list)) else v)
-    return out
-
-
 def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None,
                  title: str | None = None) -> dict[str, Path]:
     """Write the report of ``results`` (an :class:`optbench.store.Results`) into ``out_dir``.
@@ -448,7 +439,7 @@ def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None
     fig_dir.mkdir(parents=True, exist_ok=True)
     paths = {"runs": out / "runs.csv", "summary": out / "summary.csv", "ranks": out / "ranks.csv",
              "ranks_overall": out / "ranks_overall.csv", "time_to_target": out / "time_to_target.csv"}
-    _csv_frame(runs_ref).to_csv(paths["runs"], index=False)
+    tidy_runs(runs_ref).to_csv(paths["runs"], index=False)
     summary.to_csv(paths["summary"], index=False)
     rk.per_problem.to_csv(paths["ranks"], index=False)
     rk.overall.to_csv(paths["ranks_overall"], index=False)

@@ -681,7 +681,8 @@ def eval_metrics(runs: pd.DataFrame, evals: pd.DataFrame, palette: dict[str, str
     steps: median over seeds and interquartile band, one row per problem."""
     if evals is None or evals.empty:
         return []
-    ev = evals.merge(runs[["key", "problem_id", "optimizer_id"]], on="key", how="inner")
+    ev = evals.drop(columns=["problem_id", "optimizer_id", "seed"], errors="ignore").merge(
+        runs[["key", "problem_id", "optimizer_id"]], on="key", how="inner")  # the report's ids
     if ev.empty:
         return []
     names = sorted(ev["metric"].unique(), key=lambda m: (EVAL_ORDER.index(m) if m in EVAL_ORDER else 99, m))
