@@ -57,7 +57,7 @@ import torch
 from . import runner
 from .device import resolve_device, synchronize
 from .environment import environment
-from .problem import AnalyticInstance, AnalyticProblem, resolve_dtype
+from .problem import AnalyticInstance, AnalyticProblem, dense_hessian, resolve_dtype
 from .registry import get_optimizer, get_problem
 from .runner import TRAJECTORY_MAX_DIM, RunRecord, _finish, _peak_memory, _reanchor, _Rules, _Stop, job_key
 from .spectrum import dense_spectrum, spectrum_rtol
@@ -321,20 +321,17 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
 def _spectra(problem: AnalyticProblem, ends: list) -> None:
     """The serial runner's final spectrum (:func:`optbench.runner._final_spectrum`) of each row.
 
-    For small dimensions the rows' dense Hessians come from one ``vmap`` of
-    ``torch.func.hessian`` (one call instead of one per row: the per-call overhead of
-    ``torch.func`` is most of the cost at this size), each then reduced exactly as the dense
-    branch of :func:`optbench.spectrum.hessian_spectrum` does; otherwise, or if ``f`` does
-    not ``vmap``, row by row through the runner's own function.
+    For small dimensions the rows' dense Hessians come from one
+    :func:`~optbench.problem.dense_hessian` of the stacked end points (one batched backward
+    pass instead of one per row), each then reduced exactly as the dense branch of
+    :func:`optbench.spectrum.hessian_spectrum` does; otherwise, or if an operation of ``f``
+    has no batched double backward, row by row through the runner's own function.
     """
     if not ends:
         return
     if problem.dim <= DENSE_BATCH_MAX_DIM:
-        def scalar(v):
-            return problem.f(v).reshape(())
-
         try:
-            hessians = torch.func.vmap(torch.func.hessian(scalar))(torch.stack([p for _, p in ends]))
+            hessians = dense_hessian(problem.f, torch.stack([p for _, p in ends]))
         except (RuntimeError, ValueError, NotImplementedError):
             hessians = None
         if hessians is not None:

@@ -4,7 +4,8 @@ r"""Where did a run end? The Hessian spectrum at the final iterate.
 ``instance.flat_objective().f``) and a point ``x`` and returns the extreme eigenvalues of
 ``H = \nabla^2 f(x)``, its condition number and the number of negative eigenvalues:
 
-* ``dim <= max_dense``: the dense Hessian ``torch.func.hessian(f)(x)``, symmetrised, and
+* ``dim <= max_dense``: the dense Hessian from ``n`` reverse-over-reverse Hessian-vector
+  products of one gradient graph (:func:`optbench.problem.dense_hessian`), symmetrised, and
   all its eigenvalues by ``torch.linalg.eigvalsh`` (``method="dense"``);
 * larger: ``k`` steps of the Lanczos iteration with full reorthogonalisation on
   Hessian-vector products ``Hv = grad_x (grad f(x)^T v)`` through one gradient graph
@@ -48,7 +49,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from .problem import hessian_vector_products
+from .problem import dense_hessian, hessian_vector_products
 
 CLASSES = ("minimum", "saddle", "flat", "unknown")
 
@@ -100,7 +101,7 @@ def hessian_spectrum(f: Callable[[Tensor], Tensor], x: Tensor, *, max_dense: int
         return f(v).reshape(())
 
     if n <= max_dense:
-        return dense_spectrum(torch.func.hessian(scalar)(x).reshape(n, n), rtol)
+        return dense_spectrum(dense_hessian(scalar, x), rtol)
     theta = _lanczos(scalar, x, min(k, n), seed)
     if theta is None:
         return _unknown("lanczos")
@@ -114,7 +115,8 @@ def dense_spectrum(h: Tensor, rtol: float) -> dict:
     """The spectrum of a dense Hessian ``h`` (``n x n``): all eigenvalues of ``(h + h^T) / 2``.
 
     The dense branch of :func:`hessian_spectrum`, for callers that already hold ``h`` (the
-    batched runner computes the Hessians of all its rows in one ``vmap``).
+    batched runner computes the Hessians of all its rows in one
+    :func:`~optbench.problem.dense_hessian`).
     """
     h = h.detach().to(torch.float64)
     if not bool(torch.isfinite(h).all()):

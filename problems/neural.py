@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from optbench import TrainingProblem, TrainingSetup, register_problem
+from optbench.problem import dense_hessian
 
 from . import datasets
 
@@ -168,16 +169,15 @@ def newton(f, x: Tensor, *, max_iter: int = 100, decrement_tol: float = 1e-24) -
     (quadratic convergence; a line search could not resolve the decrease in floating point
     anyway), backtracking before. Stops after the step with ``lambda^2 <= decrement_tol``, or
     when ``lambda^2`` stops decreasing below ``1e-16`` (the rounding floor of the gradient).
-    The Hessian is ``torch.func.hessian`` (forward-over-reverse, vectorised over directions).
-    Returns the minimiser and the number of Newton steps.
+    The Hessian is :func:`optbench.problem.dense_hessian` (reverse-over-reverse, batched over
+    directions). Returns the minimiser and the number of Newton steps.
     """
-    hessian = torch.func.hessian(f)
     with torch.no_grad():
         fx = f(x)
     previous = math.inf
     for it in range(1, max_iter + 1):
         g = _gradient(f, x)
-        d = -torch.linalg.solve(hessian(x), g)
+        d = -torch.linalg.solve(dense_hessian(f, x), g)
         decrement = float(-(g @ d))
         if decrement <= decrement_tol or (decrement < 1e-16 and decrement >= previous):
             return x + d, it

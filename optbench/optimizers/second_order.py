@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ..optimizer import LogUniform, Uniform
-from ..problem import hessian_vector_products
+from ..problem import dense_hessian, hessian_vector_products
 from ..registry import register_optimizer
 from .linesearch import armijo, check_line_search, flat_grad, flat_params
 
@@ -84,7 +84,7 @@ class Newton(_SecondOrder):
         g = flat_grad(params)
         if not bool(g.any()) or not math.isfinite(float(loss)):
             return loss
-        H = torch.func.hessian(self.objective.f)(flat_params(params))
+        H = dense_hessian(self.objective.f, flat_params(params))
         self.hessian_evaluations += 1
         L, _ = cholesky_with_shift((H + H.T) / 2, group["damping"])
         d = -torch.cholesky_solve(g.unsqueeze(1), L).squeeze(1)
@@ -155,8 +155,9 @@ def newton(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, damping=1e-
     .. math::
         d_k = -(\nabla^2 f(x_k) + \tau_k I)^{-1} \nabla f(x_k), \quad x_{k+1} = x_k + t_k d_k
 
-    The Hessian comes from ``torch.func.hessian`` of the flat objective (one Hessian
-    evaluation per step, counted in ``hessian_evaluations``). Safeguard: "Cholesky with added
+    The Hessian comes from :func:`optbench.problem.dense_hessian` of the flat objective
+    (``n`` reverse-over-reverse Hessian-vector products of one gradient graph, in one batched
+    backward pass; one Hessian evaluation per step, counted in ``hessian_evaluations``). Safeguard: "Cholesky with added
     multiple of the identity" (Nocedal & Wright 2006, Alg. 3.3, a Levenberg-Marquardt-style
     shift): ``tau_k = 0`` when the Hessian is positive definite, else the smallest of
     ``beta - min_i h_ii, 2(...), 4(...)...`` with ``beta = damping * max(1, ||H||_F)`` that
