@@ -75,6 +75,13 @@ CASES = [
     ("sphere[dim=4,start=random]", "nesterov[lr=0.1]", range(3), {"max_steps": 200, "target_gap": 1e-12}),
     ("rosenbrock[start=random,dim=5]", "adamw[lr=0.01]", range(3), {"max_steps": 40}),
     ("rosenbrock[start=random]", "amsgrad[lr=0.1]", range(3), {"max_steps": 40}),
+    # the rest of torch.optim's elementwise methods
+    ("rosenbrock[start=random]", "nadam[lr=0.01]", range(2), {"max_steps": 30}),
+    ("rosenbrock[start=random]", "radam[lr=0.01]", range(2), {"max_steps": 30}),
+    ("rosenbrock[start=random]", "adamax[lr=0.01]", range(2), {"max_steps": 30}),
+    ("quadratic[dim=4,start=random]", "adadelta", range(2), {"max_steps": 30}),
+    ("quadratic[dim=4,start=random]", "asgd[lr=0.05,t0=5]", range(2), {"max_steps": 30}),
+    ("rosenbrock[start=random]", "rprop[lr=0.001]", range(2), {"max_steps": 30}),
     # no step budget: the trace buffers (1024 rows at first) must grow
     ("sphere[dim=2,start=random]", "adagrad[lr=0.5]", range(2), {"max_steps": None, "max_evals": 1030}),
 ]

@@ -51,7 +51,36 @@ TORCH_BACKED = [
     ("adam", {"lr": 0.01, "beta1": 0.8}, lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.999))),
     ("adamw", {"lr": 0.01, "weight_decay": 0.1}, lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1)),
     ("amsgrad", {"lr": 0.01}, lambda p: torch.optim.Adam(p, lr=0.01, amsgrad=True)),
+    ("nadam", {"lr": 0.01, "momentum_decay": 0.01}, lambda p: torch.optim.NAdam(p, lr=0.01, momentum_decay=0.01)),
+    ("radam", {"lr": 1e-4, "beta2": 0.99}, lambda p: torch.optim.RAdam(p, lr=1e-4, betas=(0.9, 0.99))),
+    ("adamax", {"lr": 0.01}, lambda p: torch.optim.Adamax(p, lr=0.01)),
+    ("adadelta", {"rho": 0.8}, lambda p: torch.optim.Adadelta(p, rho=0.8)),
+    ("adafactor", {"lr": 0.05, "eps2": 1e-2}, lambda p: torch.optim.Adafactor(p, lr=0.05, eps=(None, 1e-2))),
+    ("asgd", {"lr": 1e-3, "t0": 10.0}, lambda p: torch.optim.ASGD(p, lr=1e-3, t0=10.0)),
+    ("rprop", {"lr": 1e-3, "eta_plus": 1.1, "step_max": 1.0},
+     lambda p: torch.optim.Rprop(p, lr=1e-3, etas=(0.5, 1.1), step_sizes=(1e-6, 1.0))),
 ]
+
+
+@pytest.mark.parametrize("name", ["nadam", "radam", "adamax", "adadelta", "adafactor", "asgd", "rprop"])
+def test_torch_optim_defaults_are_torchs(name):
+    """Each factory's keyword defaults are the torch.optim class's own (tuples split into scalars)."""
+    import inspect
+
+    cls = {"nadam": torch.optim.NAdam, "radam": torch.optim.RAdam, "adamax": torch.optim.Adamax,
+           "adadelta": torch.optim.Adadelta, "adafactor": torch.optim.Adafactor, "asgd": torch.optim.ASGD,
+           "rprop": torch.optim.Rprop}[name]
+    torch_defaults = {k: p.default for k, p in inspect.signature(cls).parameters.items() if p.default is not p.empty}
+    for key in ("betas", "etas", "step_sizes", "eps"):
+        value = torch_defaults.pop(key, None)
+        if isinstance(value, tuple):
+            names = {"betas": ("beta1", "beta2"), "etas": ("eta_minus", "eta_plus"),
+                     "step_sizes": ("step_min", "step_max"), "eps": ("eps1", "eps2")}[key]
+            torch_defaults.update(zip(names, value))
+        elif value is not None:
+            torch_defaults[key] = value
+    hps = optbench.get_optimizer(name).hyperparameters
+    assert hps and all(torch_defaults[k] == v for k, v in hps.items()), (hps, torch_defaults)
 
 
 @pytest.mark.parametrize("problem,params", [("rosenbrock", {}), ("sphere", {"dim": 3})])

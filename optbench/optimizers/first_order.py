@@ -224,3 +224,131 @@ def amsgrad(params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     Beyond", ICLR.
     """
     return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2), eps=eps, amsgrad=True)
+
+
+@register_optimizer("nadam", tags=("first-order", "adaptive"), elementwise=True, family="adaptive",
+                    search_space={"lr": LR, "beta1": BETA1, "beta2": BETA2})
+def nadam(params, lr=0.002, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, momentum_decay=0.004):
+    r"""NAdam: Adam with Nesterov momentum and Dozat's momentum schedule.
+
+    .. math::
+        \mu_k = \beta_1 (1 - \tfrac12\, 0.96^{k\,\psi}),\quad
+        m_k = \beta_1 m_{k-1} + (1-\beta_1) g_k,\quad v_k = \beta_2 v_{k-1} + (1-\beta_2) g_k^2,\\
+        x_{k+1} = x_k - lr \Big(\frac{\mu_{k+1} m_k}{1 - \prod_{i\le k+1}\mu_i}
+                  + \frac{(1-\mu_k) g_k}{1 - \prod_{i\le k}\mu_i}\Big) \Big/ \Big(\sqrt{v_k/(1-\beta_2^k)} + \epsilon\Big)
+
+    with ``psi = momentum_decay``. torch.optim.NAdam (``weight_decay`` enters the gradient,
+    L2 style). References: T. Dozat (2016), "Incorporating Nesterov Momentum into Adam",
+    ICLR workshop.
+    """
+    return torch.optim.NAdam(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay,
+                             momentum_decay=momentum_decay)
+
+
+@register_optimizer("radam", tags=("first-order", "adaptive"), elementwise=True, family="adaptive",
+                    search_space={"lr": LR, "beta1": BETA1, "beta2": BETA2})
+def radam(params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    r"""RAdam: Adam whose adaptive step is switched on only once its variance is tractable.
+
+    .. math::
+        \rho_\infty = \frac{2}{1-\beta_2} - 1,\quad
+        \rho_k = \rho_\infty - \frac{2k\beta_2^k}{1-\beta_2^k},\quad \hat m_k = \frac{m_k}{1-\beta_1^k},\\
+        x_{k+1} = x_k - lr\,\hat m_k\, r_k \frac{\sqrt{1-\beta_2^k}}{\sqrt{v_k} + \epsilon}
+        \ \text{ if } \rho_k > 5, \quad x_{k+1} = x_k - lr\,\hat m_k \text{ otherwise},\\
+        r_k = \sqrt{\frac{(\rho_k-4)(\rho_k-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_k}}
+
+    with Adam's moments ``m_k``, ``v_k``. torch.optim.RAdam. References: L. Liu, H. Jiang,
+    P. He, W. Chen, X. Liu, J. Gao, J. Han (2020), "On the Variance of the Adaptive Learning
+    Rate and Beyond", ICLR.
+    """
+    return torch.optim.RAdam(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+
+
+@register_optimizer("adamax", tags=("first-order", "adaptive"), elementwise=True, family="adaptive",
+                    search_space={"lr": LR, "beta1": BETA1, "beta2": BETA2})
+def adamax(params, lr=0.002, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    r"""Adamax: Adam with the infinity norm in place of the second moment.
+
+    .. math:: m_k = \beta_1 m_{k-1} + (1-\beta_1) g_k,\quad
+              u_k = \max(\beta_2 u_{k-1}, |g_k| + \epsilon),\quad
+              x_{k+1} = x_k - \frac{lr}{1-\beta_1^k}\,\frac{m_k}{u_k}
+
+    torch.optim.Adamax (``eps`` inside the maximum, as torch does). References: D. P.
+    Kingma, J. Ba (2015), "Adam: A Method for Stochastic Optimization", ICLR, Sec. 7.1.
+    """
+    return torch.optim.Adamax(params, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+
+
+@register_optimizer("adadelta", tags=("first-order", "adaptive"), elementwise=True, family="adaptive",
+                    search_space={"lr": LogUniform(1e-2, 10.0), "rho": Uniform(0.8, 0.99)})
+def adadelta(params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0):
+    r"""Adadelta: steps in units of the parameters, from two running averages.
+
+    .. math:: v_k = \rho v_{k-1} + (1-\rho) g_k^2,\quad
+              \Delta_k = \frac{\sqrt{u_{k-1} + \epsilon}}{\sqrt{v_k + \epsilon}}\, g_k,\quad
+              u_k = \rho u_{k-1} + (1-\rho) \Delta_k^2,\quad x_{k+1} = x_k - lr\,\Delta_k
+
+    torch.optim.Adadelta (``lr = 1`` is Zeiler's method). References: M. D. Zeiler (2012),
+    "ADADELTA: An Adaptive Learning Rate Method", arXiv:1212.5701.
+    """
+    return torch.optim.Adadelta(params, lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+
+
+@register_optimizer("adafactor", tags=("first-order", "adaptive"), family="adaptive",
+                    search_space={"lr": LogUniform(1e-4, 1.0)})
+def adafactor(params, lr=0.01, beta2_decay=-0.8, eps2=1e-3, d=1.0, weight_decay=0.0):
+    r"""Adafactor: a factored second-moment estimate (row and column means for matrices).
+
+    With ``beta_k = 1 - k^{beta2_decay}`` and ``rho_k = min(lr, 1/sqrt(k))``: for a matrix
+    parameter the row means ``R_k = beta_k R_{k-1} + (1-beta_k) mean_j G_k^2`` and column
+    means ``C_k`` likewise give ``V_k = R_k C_k^T / mean(R_k)``; for a vector ``V_k = beta_k
+    V_{k-1} + (1-beta_k) g_k^2``. Then
+
+    .. math:: U_k = \frac{G_k}{\sqrt{V_k}},\quad
+              x_{k+1} = x_k - \alpha_k \frac{U_k}{\max(1, \mathrm{RMS}(U_k)/d)},\quad
+              \alpha_k = \max(\epsilon_2, \mathrm{RMS}(x_k))\,\rho_k
+
+    torch.optim.Adafactor with ``eps=(None, eps2)`` (``eps1`` is the dtype's machine
+    epsilon, torch's default) and no first moment. The update clipping takes the RMS over the
+    whole tensor, so coordinates interact: not elementwise. References: N. Shazeer,
+    M. Stern (2018), "Adafactor: Adaptive Learning Rates with Sublinear Memory Cost", ICML.
+    """
+    return torch.optim.Adafactor(params, lr=lr, beta2_decay=beta2_decay, eps=(None, eps2), d=d,
+                                 weight_decay=weight_decay)
+
+
+@register_optimizer("asgd", tags=("first-order", "averaging"), elementwise=True, family="gradient descent",
+                    search_space={"lr": LR, "t0": LogUniform(1.0, 1e6)})
+def asgd(params, lr=0.01, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0):
+    r"""Averaged SGD: decaying gradient steps plus a Polyak-Ruppert average of the iterates.
+
+    .. math:: x_{k+1} = (1 - \lambda\eta_k)\, x_k - \eta_k g_k,\quad
+              \eta_k = \frac{lr}{(1 + \lambda\, lr\, k)^{\alpha}},\quad
+              \bar x_{k+1} = \bar x_k + \mu_k (x_{k+1} - \bar x_k),\quad \mu_k = \frac{1}{\max(1, k - t_0)}
+
+    torch.optim.ASGD. The runner measures the iterate ``x_k``; torch keeps the average
+    ``bar x_k`` in the optimizer's state (``ax``) without exposing an evaluation mode, and
+    averaging starts only after ``t0`` steps. References: B. T. Polyak, A. B. Juditsky
+    (1992), "Acceleration of Stochastic Approximation by Averaging", SIAM J. Control Optim.
+    30(4):838-855.
+    """
+    return torch.optim.ASGD(params, lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay)
+
+
+@register_optimizer("rprop", tags=("first-order", "sign"), elementwise=True, family="adaptive",
+                    search_space={"lr": LR, "eta_plus": Uniform(1.05, 1.5)})
+def rprop(params, lr=0.01, eta_minus=0.5, eta_plus=1.2, step_min=1e-6, step_max=50.0):
+    r"""Rprop: per-coordinate step sizes adapted from the sign of successive gradients.
+
+    .. math:: \delta_k = \mathrm{clip}\big(\delta_{k-1} \cdot
+              \{\eta_+ \text{ if } g_k g_{k-1} > 0,\ \eta_- \text{ if } g_k g_{k-1} < 0,\ 1\},
+              \ \text{step\_min},\ \text{step\_max}\big),\quad
+              x_{k+1} = x_k - \delta_k\, \mathrm{sign}(g_k)
+
+    with ``delta_0 = lr``; after a sign change the gradient is taken as 0 for that step (so
+    the coordinate does not move and the next step compares against 0). torch.optim.Rprop
+    (the iRprop- variant); a full-batch method. References: M. Riedmiller, H. Braun (1993),
+    "A direct adaptive method for faster backpropagation learning: the RPROP algorithm",
+    IEEE ICNN.
+    """
+    return torch.optim.Rprop(params, lr=lr, etas=(eta_minus, eta_plus), step_sizes=(step_min, step_max))
