@@ -204,7 +204,7 @@ def cmd_info(args) -> int:
         print(f"problem {spec.name}  ({spec.origin})")
         print(f"tags: {', '.join(spec.tags)}")
         print(f"parameters: {', '.join(f'{k}={v!r}' for k, v in spec.params.items()) or 'none'}")
-        for key, value in problem.describe().items():
+        for key, value in {**problem.describe(), **problem.describe_constants()}.items():
             print(f"{key}: {value}")
         print()
         print(spec.doc)

@@ -14,6 +14,10 @@ never discovered from names:
 ``reuses_evaluations``
     the method re-evaluates the closure at an unchanged point at the start of each step
     (torch.optim.LBFGS); the runner then serves that repeat from a cache and does not count it.
+``theory``
+    a :class:`optbench.theory.Guarantee`: the method's theory setting in terms of a problem's
+    ``L`` and ``mu`` (what ``lr=theory`` means) and the worst-case bound it attains, which
+    the report's theory check compares runs against.
 ``driver``
     a library method that runs its own loop (scipy.optimize.minimize). The factory is then
     ``driver(task: DriverTask, **hyperparameters)`` and must call ``task.callback`` once per
@@ -98,6 +102,7 @@ class OptimizerSpec:
     driver: bool = False
     family: str = ""
     origin: str = ""
+    theory: Any = None  # an optbench.theory.Guarantee
 
     @property
     def summary(self) -> str:

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .theory import Constants
+
 DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -40,6 +42,15 @@ class Problem:
     def describe(self) -> dict[str, str]:
         """Human-readable facts for ``optbench info`` (formula, reference, f*, ...)."""
         return {"f*": _fmt(self.f_star)}
+
+    def constants(self) -> Constants | None:
+        """Smoothness and strong convexity of the objective where known (``None``: unknown)."""
+        return None
+
+    def describe_constants(self) -> dict[str, str]:
+        """``optbench info`` lines for :meth:`constants`: the values, or "unknown"."""
+        constants = self.constants()
+        return {"L": "unknown", "mu": "unknown"} if constants is None else constants.describe()
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -204,6 +204,7 @@ def register_optimizer(
     reuses_evaluations: bool = False,
     driver: bool = False,
     family: str = "",
+    theory=None,
 ):
     """Function decorator: register an optimizer factory ``make(params, **hp)``.
 
@@ -232,6 +233,7 @@ def register_optimizer(
             driver=driver,
             family=family,
             origin=_origin_of(factory),
+            theory=theory,
         )
         OPTIMIZERS.add(reg_name, spec)
         return factory

@@ -48,6 +48,7 @@ from .errors import ConfigError
 from .optimizer import OptimizerSpec
 from .problem import AnalyticInstance, Instance, Problem, dense_hessian, hessian_vector_products, resolve_dtype
 from .registry import get_optimizer, get_problem
+from .theory import resolve_expressions
 
 CHECK_EVERY = 32
 TRAJECTORY_MAX_DIM = 3
@@ -272,6 +273,10 @@ def run(
 ) -> RunRecord:
     """Run one optimizer on one problem and return its :class:`RunRecord`.
 
+    A numeric hyperparameter may be an expression in the problem's constants (``{"lr": "1/L"}``,
+    ``{"lr": "theory"}``: :func:`optbench.theory.resolve_expressions`); the record stores, and
+    its key hashes, the resolved numbers.
+
     With ``spectrum=True`` the Hessian spectrum at the final iterate is stored too
     (:func:`_final_spectrum`; not timed and not counted in ``nfev``/``nhev``).
 
@@ -288,7 +293,7 @@ def run(
     if isinstance(problem, str):
         problem = get_problem(problem, **(problem_params or {}))
     spec = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
-    hp = spec.resolve(hyperparameters)
+    hp = spec.resolve(resolve_expressions(spec, hyperparameters, problem))
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype) or problem.default_dtype
     dtype_name = str(torch_dtype).replace("torch.", "")

@@ -107,6 +107,7 @@ class Suite:
         from .optimizer import validate_hyperparameters
         from .registry import OPTIMIZERS, PROBLEMS, get_optimizer
         from .runner import job_key
+        from .theory import is_expression
 
         device = resolve_device(self.device)
         problem_cells = []
@@ -119,23 +120,30 @@ class Suite:
                         accepted = ", ".join(f"{k}={v!r}" for k, v in spec.params.items()) or "none"
                         raise ConfigError(f"{self.source}: problem {name!r} has no parameter "
                                           f"{', '.join(map(repr, unknown))}; accepted: {accepted}")
-                    _check_problem(name, params, self.source)
+                    problem = _check_problem(name, params, self.source)
                     budget = _budget({**self.budget, **sel.budget}, self.source)
                     dtype = resolve_dtype(sel.dtype or self.dtype) or spec.factory.default_dtype
-                    problem_cells.append((name, {**spec.params, **params}, budget, dtype))
+                    problem_cells.append((name, {**spec.params, **params}, budget, dtype, problem))
         optimizer_cells = []
         for sel in self.optimizers:
             for name in OPTIMIZERS.match(sel.pattern):
                 spec = get_optimizer(name)
                 for hp in _grid(sel.grid):
+                    if any(is_expression(v, spec.hyperparameters.get(k)) for k, v in hp.items()):
+                        optimizer_cells.append((name, hp))  # resolved per problem, below
+                        continue
                     try:
                         optimizer_cells.append((name, validate_hyperparameters(spec, hp)))
                     except ConfigError as exc:
                         raise ConfigError(f"{self.source}: {exc}") from None
-        jobs, seen = [], set()
-        for (pname, pparams, budget, dtype), (oname, hp), seed in itertools.product(
+        jobs, seen, resolved = [], set(), {}
+        for (pname, pparams, budget, dtype, problem), (oname, hp), seed in itertools.product(
             problem_cells, optimizer_cells, self.seeds
         ):
+            if (id(problem), oname, id(hp)) not in resolved:
+                resolved[id(problem), oname, id(hp)] = _resolve_per_problem(get_optimizer(oname), hp, problem,
+                                                                            self.source)
+            hp = resolved[id(problem), oname, id(hp)]
             dtype_name = str(dtype).replace("torch.", "")
             key = job_key(pname, pparams, oname, hp, seed, budget.to_dict(), dtype_name, str(device))
             if key in seen:
@@ -152,11 +160,24 @@ class Suite:
         return replace(self, budget={**self.budget, **{k: v for k, v in overrides.items() if v is not None}})
 
 
-def _check_problem(name: str, params: dict, source: str) -> None:
+def _check_problem(name: str, params: dict, source: str):
     from .registry import get_problem
 
     try:
-        get_problem(name, **params)
+        return get_problem(name, **params)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _resolve_per_problem(spec, hp: dict, problem, source: str) -> dict:
+    """``hp`` with its expressions (``lr=1/L``, ``lr=theory``) resolved for ``problem``, checked."""
+    from .optimizer import validate_hyperparameters
+    from .theory import is_expression, resolve_expressions
+
+    if not any(is_expression(v, spec.hyperparameters.get(k)) for k, v in hp.items()):
+        return hp
+    try:
+        return validate_hyperparameters(spec, resolve_expressions(spec, hp, problem))
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
 
@@ -312,13 +333,17 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
 
 
 def parse_value(text: str) -> Any:
-    """A TOML value (number, bool, quoted string, list); a bare word is a string."""
+    """A TOML value (number, bool, quoted string, list); a bare word or an arithmetic
+    expression (``1/L``, ``4/(sqrt(L)+sqrt(mu))**2``: see :mod:`optbench.theory`) is a string;
+    a list may hold expressions (``[1/L, 2/L]``)."""
     text = text.strip()
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
-        if re.fullmatch(r"[A-Za-z_][\w\-.]*", text):
+        if re.fullmatch(r"[A-Za-z_][\w\-.]*", text) or re.fullmatch(r"[\w.+\-*/() ]+", text):
             return text
+        if text.startswith("[") and text.endswith("]"):
+            return [parse_value(item) for item in split_top_level(text[1:-1])]
         raise ConfigError(f"cannot read the value {text!r} (use a number, true/false, a \"string\" or a [list])") from None
 
 

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from optbench import TrainingProblem, TrainingSetup, register_problem
-from optbench.problem import dense_hessian
+from optbench.problem import Constants, dense_hessian
 
 from . import datasets
 
@@ -205,15 +205,39 @@ def _optimum(cls: type, config: tuple) -> Optimum:
         return Optimum(float(f(x)), x_star, grad_norm, iterations)
 
 
+def design_matrix(x: Tensor) -> Tensor:
+    """``A = [X, 1]`` in float64: the training features with a column of ones for the bias."""
+    x = x.to(torch.float64)
+    return torch.cat([x, torch.ones(x.shape[0], 1, dtype=torch.float64)], dim=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _constants(cls: type, config: tuple) -> Constants:
+    return cls(**dict(config)).compute_constants()
+
+
 class ConvexProblem(TrainingProblem):
     """A strictly convex training objective whose ``f*`` is computed (and cached) by Newton.
 
     Subclasses list the parameters that define the objective in :meth:`config`; the
     minibatch size is not one of them (``f*`` is that of the full training objective).
+    Their smoothness and strong convexity (:meth:`constants`) come from the training data,
+    computed once per parameter set (:meth:`compute_constants`, cached like ``f*``).
     """
 
     def config(self) -> dict:
         raise NotImplementedError
+
+    def data(self) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+        """The training and test sets ``(x, y)`` (float64, CPU): fixed by the parameters."""
+        raise NotImplementedError
+
+    def compute_constants(self) -> Constants:
+        """:class:`~optbench.problem.Constants` of the full training objective, from the data."""
+        raise NotImplementedError
+
+    def constants(self) -> Constants:
+        return _constants(type(self), tuple(sorted(self.config().items())))
 
     def optimum(self) -> Optimum:
         """The certified minimum (cached per parameter set)."""
@@ -255,10 +279,27 @@ class LogRegBinary(ConvexProblem):
         return dict(samples=self.samples, features=self.features, separation=self.separation, lam=self.lam,
                     data_seed=self.data_seed)
 
-    def build(self, generator, dtype):
+    def data(self):
         n_test = max(self.samples // 4, 1)
         x, y = gaussian_mixture(self.samples + n_test, 2, self.features, self.separation, data_generator(self.data_seed))
-        train, test = _split(x, y.double(), self.samples)
+        return _split(x, y.double(), self.samples)
+
+    def compute_constants(self) -> Constants:
+        r"""``L <= ||A||_2^2 / (4n) + lam`` and ``mu >= lam``, ``A = [X, 1]`` (bounds).
+
+        The Hessian is ``A^T D A / n + lam I`` with ``D = diag(s_i (1 - s_i))``, ``s_i`` the
+        sigmoid of the margin, and ``0 < s (1 - s) <= 1/4``: the standard bounds (e.g. Bach
+        2014, "Adaptivity of averaged stochastic gradient descent to local strong convexity
+        for logistic regression", JMLR 15). ``mu`` is attained only where every margin is
+        infinite, ``L`` only where every margin is 0.
+        """
+        a = design_matrix(self.data()[0][0])
+        norm2 = float(torch.linalg.matrix_norm(a, ord=2)) ** 2
+        return Constants(norm2 / (4 * a.shape[0]) + self.lam, self.lam, exact=False, quadratic=False,
+                         source="||A||_2^2/(4n) + lam, A = [X, 1] the training features and a column of ones")
+
+    def build(self, generator, dtype):
+        train, test = self.data()
         return TrainingSetup(model=nn.Linear(self.features, 1), train=train, test=test, loss=binary_logistic,
                              regularizer=l2_penalty(self.lam), metrics=binary_accuracy)
 
@@ -290,11 +331,27 @@ class LogRegSoftmax(ConvexProblem):
         return dict(samples=self.samples, features=self.features, classes=self.classes,
                     separation=self.separation, lam=self.lam, data_seed=self.data_seed)
 
-    def build(self, generator, dtype):
+    def data(self):
         n_test = max(self.samples // 4, 1)
         x, y = gaussian_mixture(self.samples + n_test, self.classes, self.features, self.separation,
                                 data_generator(self.data_seed))
-        train, test = _split(x, y, self.samples)
+        return _split(x, y, self.samples)
+
+    def compute_constants(self) -> Constants:
+        r"""``L <= ||A||_2^2 / (2n) + lam`` and ``mu >= lam``, ``A = [X, 1]`` (bounds).
+
+        A sample's Hessian is ``(diag(p) - p p^T) \otimes a a^T`` and
+        ``diag(p) - p p^T <= (I - 11^T/K)/2`` (Böhning 1992, "Multinomial logistic regression
+        algorithm", Ann. Inst. Statist. Math. 44(1):197-200), whose largest eigenvalue is 1/2.
+        """
+        a = design_matrix(self.data()[0][0])
+        norm2 = float(torch.linalg.matrix_norm(a, ord=2)) ** 2
+        return Constants(norm2 / (2 * a.shape[0]) + self.lam, self.lam, exact=False, quadratic=False,
+                         source="||A||_2^2/(2n) + lam (Böhning's bound), A = [X, 1] the training features "
+                                "and a column of ones")
+
+    def build(self, generator, dtype):
+        train, test = self.data()
         return TrainingSetup(model=nn.Linear(self.features, self.classes), train=train, test=test,
                              loss=F.cross_entropy, regularizer=l2_penalty(self.lam))
 
@@ -351,11 +408,30 @@ class LeastSquares(ConvexProblem):
     def _penalty(self):
         return None
 
-    def build(self, generator, dtype):
+    def data(self):
         n_test = max(self.samples // 4, 1)
         x, y = regression_data(self.samples + n_test, self.features, self.kappa, self.noise,
                                data_generator(self.data_seed))
-        train, test = _split(x, y, self.samples)
+        return _split(x, y, self.samples)
+
+    def _lam(self) -> float:
+        return 0.0
+
+    def compute_constants(self) -> Constants:
+        r"""``L``, ``mu``: the extreme eigenvalues of the Hessian ``A^T A / n + lam I`` (exact).
+
+        ``A = [X, 1]`` (features and a column of ones), ``lam = 0`` for least squares; the
+        objective is quadratic, its Hessian the same everywhere (``eigvalsh`` in float64).
+        """
+        a = design_matrix(self.data()[0][0])
+        lam = self._lam()
+        eig = torch.linalg.eigvalsh(a.T @ a / a.shape[0] + lam * torch.eye(a.shape[1], dtype=torch.float64))
+        return Constants(float(eig[-1]), float(eig[0]), exact=True, quadratic=True,
+                         source="extreme eigenvalues of A^T A/n" + (" + lam I" if lam else "")
+                                + ", A = [X, 1] the training features and a column of ones")
+
+    def build(self, generator, dtype):
+        train, test = self.data()
         return TrainingSetup(model=nn.Linear(self.features, 1), train=train, test=test, loss=half_squared_error,
                              regularizer=self._penalty(), task="regression")
 
@@ -383,6 +459,9 @@ class Ridge(LeastSquares):
 
     def config(self):
         return {**super().config(), "lam": self.lam}
+
+    def _lam(self) -> float:
+        return self.lam
 
     def _penalty(self):
         return l2_penalty(self.lam)

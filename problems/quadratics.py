@@ -36,7 +36,7 @@ import torch
 from torch import Tensor
 
 from optbench import AnalyticProblem, register_problem
-from optbench.problem import AnalyticInstance, FlatObjective
+from optbench.problem import AnalyticInstance, Constants, FlatObjective
 
 SPECTRA = ("log", "clustered", "deepobs")
 MINIMIZERS = ("ones", "random")
@@ -195,6 +195,11 @@ class Quadratic(AnalyticProblem):
         e = x - x_star
         return 0.5 * ((e @ a) * e).sum(-1)
 
+    def constants(self) -> Constants:
+        """``L = max(lambda)``, ``mu = min(lambda)``: exact (the Hessian is ``A`` everywhere)."""
+        return Constants(self.L, self.mu, exact=True, quadratic=True,
+                         source="extreme eigenvalues of the Hessian A")
+
     def describe(self):
         lam = self.eigenvalues
         if self.spectrum == "log":
@@ -209,9 +214,6 @@ class Quadratic(AnalyticProblem):
             "spectrum": shape,
             "eigenvalues": f"{self.dim} in [{float(lam.min()):.4g}, {float(lam.max()):.4g}]",
             "Hessian": f"A (constant), rotation_seed = {self.rotation_seed}",
-            "L": f"{self.L:.6g}",
-            "mu": f"{self.mu:.6g}",
-            "condition number": f"{self.L / self.mu:.4g} (log10 = {math.log10(self.L / self.mu):.2f})",
         }
 
 

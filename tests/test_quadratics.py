@@ -31,8 +31,8 @@ def test_hessian_has_the_requested_spectrum(params):
     # the Hessian of f is A everywhere (checked at a point off the minimizer)
     x = p.start_point(seed=1)
     torch.testing.assert_close(torch.func.hessian(p.f)(x), h, rtol=0, atol=1e-12)
-    facts = p.describe()
-    assert {"spectrum", "eigenvalues", "L", "mu", "condition number"} <= set(facts)
+    facts = {**p.describe(), **p.describe_constants()}
+    assert {"spectrum", "eigenvalues", "L", "mu", "kappa"} <= set(facts)
 
 
 def test_log_spectrum_is_log_spaced_from_one_to_one_over_kappa():

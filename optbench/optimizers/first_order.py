@@ -11,6 +11,7 @@ import torch
 
 from ..optimizer import Choice, LogUniform, Uniform
 from ..registry import register_optimizer
+from ..theory import GRADIENT_DESCENT, HEAVY_BALL, NESTEROV
 from .linesearch import armijo, check_line_search, flat_grad, flat_params
 
 LR = LogUniform(1e-5, 1.0)
@@ -20,12 +21,14 @@ BETA2 = Uniform(0.9, 0.9999)
 
 
 @register_optimizer("gd", tags=("first-order", "deterministic-step"), elementwise=True, family="gradient descent",
-                    search_space={"lr": LR})
+                    search_space={"lr": LR}, theory=GRADIENT_DESCENT)
 def gd(params, lr=0.01):
     r"""Gradient descent with a fixed step: ``x_{k+1} = x_k - lr * grad f(x_k)``.
 
     torch.optim.SGD with momentum 0. Converges for ``lr < 2/L`` on an L-smooth convex
-    function; ``lr = 1/L`` is the classical choice (Nesterov 2004, Sec. 2.1.5).
+    function; ``lr = 1/L`` is the classical choice (Nesterov 2004, Sec. 2.1.5) and its theory
+    setting (``gd[lr=theory]`` or ``gd[lr=1/L]``): ``f(x_k) - f* <= (1 - mu/L)^k (f(x_0) - f*)``
+    on an L-smooth mu-strongly convex function (:data:`optbench.theory.GRADIENT_DESCENT`).
 
     References: A. Cauchy (1847), "Méthode générale pour la résolution des systèmes
     d'équations simultanées".
@@ -100,7 +103,7 @@ def gd_armijo(params, lr=1.0, c=1e-4, shrink=0.5, regrow=False, max_backtracks=5
 
 
 @register_optimizer("momentum", tags=("first-order", "momentum"), elementwise=True, family="momentum",
-                    search_space={"lr": LR, "momentum": MOMENTUM})
+                    search_space={"lr": LR, "momentum": MOMENTUM}, theory=HEAVY_BALL)
 def momentum(params, lr=0.01, momentum=0.9):
     r"""Heavy-ball momentum (torch.optim.SGD with ``momentum``, ``dampening=0``).
 
@@ -115,7 +118,8 @@ def momentum(params, lr=0.01, momentum=0.9):
     ``v <- mu v - lr g`` -- scale only the new gradient, not the accumulated velocity).
     On a quadratic with Hessian spectrum in ``[mu_f, L]``, Polyak's optimal
     ``alpha = 4/(sqrt(L)+sqrt(mu_f))^2``, ``beta = ((sqrt(kappa)-1)/(sqrt(kappa)+1))^2``
-    gives the rate ``(sqrt(kappa)-1)/(sqrt(kappa)+1)``.
+    gives the rate ``(sqrt(kappa)-1)/(sqrt(kappa)+1)`` -- ``momentum[lr=theory]`` sets both
+    (the bound, with its polynomial factor: :data:`optbench.theory.HEAVY_BALL`).
 
     References: B. T. Polyak (1964), "Some methods of speeding up the convergence of
     iteration methods", USSR Comput. Math. Math. Phys. 4(5):1-17.
@@ -124,7 +128,7 @@ def momentum(params, lr=0.01, momentum=0.9):
 
 
 @register_optimizer("nesterov", tags=("first-order", "momentum"), elementwise=True, family="momentum",
-                    search_space={"lr": LR, "momentum": MOMENTUM})
+                    search_space={"lr": LR, "momentum": MOMENTUM}, theory=NESTEROV)
 def nesterov(params, lr=0.01, momentum=0.9):
     r"""Nesterov momentum (torch.optim.SGD with ``nesterov=True``).
 
@@ -133,7 +137,9 @@ def nesterov(params, lr=0.01, momentum=0.9):
 
     This is Sutskever et al.'s reformulation of Nesterov's accelerated gradient, written for
     the look-ahead variable, with a constant momentum ``mu`` (Nesterov's schedule
-    ``mu_k = (k-1)/(k+2)`` is not used).
+    ``mu_k = (k-1)/(k+2)`` is not used). ``nesterov[lr=theory]`` is Nesterov's scheme for
+    strongly convex functions: ``lr = 1/L``, ``mu = (sqrt(kappa)-1)/(sqrt(kappa)+1)``
+    (:data:`optbench.theory.NESTEROV`).
 
     References: Y. Nesterov (1983), "A method for solving the convex programming problem with
     convergence rate O(1/k^2)", Soviet Math. Dokl. 27:372-376; I. Sutskever, J. Martens,

@@ -18,6 +18,7 @@ from torch import Tensor
 from ..optimizer import LogUniform, Uniform
 from ..problem import dense_hessian, hessian_vector_products
 from ..registry import register_optimizer
+from ..theory import NEWTON
 from .linesearch import armijo, check_line_search, flat_grad, flat_params
 
 MAX_SHIFT_TRIES = 64
@@ -148,7 +149,7 @@ LINE_SEARCH_SPACE = {"c": LogUniform(1e-6, 0.3), "shrink": Uniform(0.1, 0.9)}
 
 @register_optimizer("newton", tags=("second-order", "line-search", "deterministic", "dense"), needs_objective=True,
                     reuses_evaluations=True, family="Newton",
-                    search_space={**LINE_SEARCH_SPACE, "damping": LogUniform(1e-6, 1e-1)})
+                    search_space={**LINE_SEARCH_SPACE, "damping": LogUniform(1e-6, 1e-1)}, theory=NEWTON)
 def newton(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, damping=1e-3):
     r"""Newton's method: exact Hessian, shifted Cholesky for indefinite Hessians, Armijo backtracking.
 
@@ -166,7 +167,8 @@ def newton(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, damping=1e-
     tried first (so the method converges quadratically near a nondegenerate minimizer),
     shrinking by ``shrink`` at most ``max_backtracks`` times. Every trial is a counted closure
     call; the next step's evaluation of the accepted point is served from the runner's cache.
-    Dense ``n x n`` Hessian: small problems only.
+    Dense ``n x n`` Hessian: small problems only. On a strictly convex quadratic the first
+    (full) step lands on the minimizer (:data:`optbench.theory.NEWTON`).
 
     References: J. Nocedal, S. J. Wright (2006), "Numerical Optimization", 2nd ed., Sec. 3.4
     and Alg. 3.3.
