@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import optbench
+from optbench.problem import dense_hessian
 from optbench.errors import ConfigError
 from optbench.suite import Suite, parse_selection, parse_selections
 from optbench.theory import Constants, evaluate, resolve_expressions
@@ -16,7 +17,7 @@ def dense_hessian_eigenvalues(problem, x=None):
     inst = problem.instantiate(seed=0, device="cpu", dtype=torch.float64)
     flat = inst.flat_objective()
     point = flat.x() if x is None else x
-    return torch.linalg.eigvalsh(torch.func.hessian(flat.f)(point))
+    return torch.linalg.eigvalsh(dense_hessian(flat.f, point))
 
 
 # -- point 1: constants ------------------------------------------------------------------
