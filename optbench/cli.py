@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizers", action="append", default=[],
                    help="optimizers by name, tag:TAG or glob; their declared search spaces are searched")
     p.add_argument("--budget", type=int, metavar="N", help="trials per optimizer per problem")
-    p.add_argument("--method", choices=["grid", "random"], help="search design (default grid)")
+    p.add_argument("--method", choices=["sobol", "random", "grid"],
+                   help="search design (default sobol: the defaults, then quasi-random points; see optbench.tuning.search)")
     p.add_argument("--metric", choices=["final-loss", "test-loss", "time-to-target"],
                    help="what the best trial minimises (default final-loss)")
     p.add_argument("--tuning-seed", type=int, metavar="S", help="the trials run on seed 1000000 + S (default 0); "

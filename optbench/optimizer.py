@@ -57,6 +57,14 @@ class LogUniform:
         step = (math.log(self.high) - math.log(self.low)) / (n - 1)
         return [float(math.exp(math.log(self.low) + i * step)) for i in range(n)]
 
+    def from_unit(self, u: float) -> float:
+        """The value at fraction ``u`` in [0, 1] of the way from ``low`` to ``high`` on the log scale."""
+        return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
+
+    def position(self, value: float) -> float:
+        """Where ``value`` lies on the log scale: 0 at ``low``, 1 at ``high`` (outside: below 0 or above 1)."""
+        return (math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+
 
 @dataclass(frozen=True)
 class Uniform:
@@ -73,6 +81,14 @@ class Uniform:
             return [(self.low + self.high) / 2]
         return [self.low + i * (self.high - self.low) / (n - 1) for i in range(n)]
 
+    def from_unit(self, u: float) -> float:
+        """The value at fraction ``u`` in [0, 1] of the way from ``low`` to ``high``."""
+        return float(self.low + u * (self.high - self.low))
+
+    def position(self, value: float) -> float:
+        """Where ``value`` lies: 0 at ``low``, 1 at ``high`` (outside: below 0 or above 1)."""
+        return (value - self.low) / (self.high - self.low)
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -85,6 +101,10 @@ class Choice:
 
     def grid(self, n: int) -> list:
         return list(self.values)
+
+    def from_unit(self, u: float) -> Any:
+        """The value of the ``len(values)`` equal parts of [0, 1] that ``u`` falls in."""
+        return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
 
 
 @dataclass(frozen=True)

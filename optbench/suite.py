@@ -25,7 +25,7 @@ flags. Lists are grids; the run matrix is their product, each cell seeded::
 
     [tune]                          # optional: `optbench tune` (see optbench.tune)
     budget = 8                      # trials per optimizer per problem
-    method = "grid"                 # grid | random
+    method = "sobol"                # sobol (default) | random | grid
     metric = "final-loss"           # final-loss | test-loss | time-to-target
 
 On the command line the same selection reads ``--problems "rosenbrock[dim=[2,10]],tag:mgh"``

@@ -31,28 +31,23 @@ rulesets of AlgoPerf, Dahl et al. 2023). The protocol here:
    **evaluate** it on the suite's seeds (label ``tuned:<suite>``), next to the optimizers'
    registered defaults (the plain suite, label ``<suite>``).
 
-Search designs (both deterministic for a tuning seed; the random streams are drawn from
-``(TUNING_SEED_BASE + S, optimizer name)``, so every problem sees the same candidates):
+Search designs (:mod:`optbench.tuning.search`): ``sobol`` (default; the registered defaults,
+then quasi-random points, log dimensions on the log scale), ``random`` (seeded) and ``grid``
+(a product of per-dimension grids whose size is the budget; the command says when the budget
+does not split evenly). An optimizer with no search space (some plugins) gets exactly one
+trial, its defaults; a finite space with fewer configurations than the budget gets each once.
+Both are "the same budget" in the sense of "no more than ``N``"; the command says so.
 
-``grid``    one dimension: its ``grid(N)`` (log-spaced for :class:`~optbench.optimizer.LogUniform`).
-            Several: a Latin-hypercube design on the grids -- the primary dimension (``lr``
-            if searched, else the first continuous one) takes its ``grid(N)`` in order, every
-            other dimension its own ``grid(N)`` (a :class:`~optbench.optimizer.Choice` cycles
-            through its values) in a shuffled order, so each dimension's grid is covered
-            once and a sensitivity curve against ``lr`` has ``N`` points.
-``random``  ``N`` independent draws of every dimension's ``sample(rng)``.
-
-A search space of :class:`~optbench.optimizer.Choice` dimensions only has finitely many
-configurations ``M``: with ``M <= N`` each is one trial; otherwise ``grid`` takes ``N`` of the
-product spread evenly in its order and ``random`` draws ``N`` without replacement. An optimizer
-with no search space (some plugins) gets exactly one trial, its defaults. Both are "the same
-budget" in the sense of "no more than ``N``"; the command says so.
+A chosen value within 5% of an end of its search-space dimension (log scale for log
+dimensions) is flagged -- as a comment in the file, in the terminal table and in the report --
+because the best value may lie outside the space; diverged trials are counted apart from
+failed ones, and values print with the digits that read apart from the bounds.
 
 Tuned-hyperparameter file (``optbench tune -o tuned.toml``, read by ``optbench run --tuned``)::
 
     [tune]                            # how the choice was made (informative)
     suite = "fair"
-    method = "grid"
+    method = "sobol"
     metric = "final-loss"
     metrics = { "tag:neural" = "test-loss" }
     budget = 8                        # trials per optimizer per problem
@@ -98,8 +93,9 @@ from typing import Callable
 
 from .errors import ConfigError
 from .suite import Job, Suite
-from .tuning.search import trial_configs
-from .tuning.selection import BAD_STATUSES, TunedEntry, choose
+from .tuning.search import edge_text, format_value, grid_note, trial_configs
+from .tuning.frames import status_counts
+from .tuning.selection import TunedEntry, choose
 from .tuning.settings import (TRIAL_PREFIX, TUNED_PREFIX, TUNING_SEED_BASE, TuneSettings, canonical,
                               check_evaluation_seeds)
 
@@ -152,7 +148,8 @@ def trial_cells(suite: Suite, settings: TuneSettings) -> list[Cell]:
                               "selected twice (with different budgets or dtypes); tuning chooses one configuration "
                               "per problem, so select it once")
         spec = get_optimizer(job.optimizer)
-        configs = trial_configs(spec.search_space, settings.budget, settings.method, settings.run_seed, spec.name)
+        configs = trial_configs(spec.search_space, spec.hyperparameters, settings.budget, settings.method,
+                                settings.run_seed, spec.name)
         jobs = [_with_hyperparameters(job, validate_hyperparameters(spec, c), label) for c in configs]
         assert all(j.seed >= TUNING_SEED_BASE for j in jobs)
         cells[cell] = Cell(job.problem, job.problem_params, job.optimizer, settings.metric_for(job.problem),
@@ -223,6 +220,20 @@ def _nondefault_params(problem: str, params: dict) -> dict:
             if k not in defaults or defaults[k] != v or type(defaults[k]) is not type(v)}
 
 
+def _comments(entry: TunedEntry) -> list[str]:
+    """Comment lines of a ``[[tuned]]`` entry: values on an edge of the search space, bad trials."""
+    from .registry import get_optimizer
+
+    lines = []
+    if entry.edges:
+        space = get_optimizer(entry.optimizer).search_space
+        lines.append(f"# ON THE EDGE of the search space: {edge_text(entry.edges, space)}; "
+                     "the best value may lie outside it")
+    if entry.diverged or entry.failed:
+        lines.append(f"# of the {entry.trials} trials, {entry.diverged} diverged and {entry.failed} failed or timed out")
+    return lines
+
+
 def write_tuned(path: str | Path, entries: list[TunedEntry], settings: TuneSettings, suite: str) -> Path:
     """Write the chosen hyperparameters (format in the module docstring)."""
     from . import __version__
@@ -250,6 +261,7 @@ def write_tuned(path: str | Path, entries: list[TunedEntry], settings: TuneSetti
             f"params = {_inline_table(_nondefault_params(e.problem, e.params), where + ' params')}",
             f"optimizer = {_toml_value(e.optimizer, where)}",
             f"hyperparameters = {_inline_table(e.hyperparameters, where + ' hyperparameters')}",
+            *_comments(e),
             f"metric = {_toml_value(e.metric, where)}",
             f"value = {_toml_value(e.value, where)}",
             f"trials = {e.trials}",
@@ -401,8 +413,11 @@ def run_protocol(suite: Suite, settings: TuneSettings, store, *, output: str | P
     notes = []
     for name in sorted({c.optimizer for c in cells}):
         n = len(next(c for c in cells if c.optimizer == name).configs)
-        if not get_optimizer(name).search_space:
+        space = get_optimizer(name).search_space
+        if not space:
             notes.append(f"{name}: no search space -- 1 trial (its defaults) per problem")
+        elif settings.method == "grid" and grid_note(space, settings.budget):
+            notes.append(f"{name}: {grid_note(space, settings.budget)} -- {n} trials per problem")
         elif n < settings.budget:
             notes.append(f"{name}: its search space has only {n} configurations -- {n} trials per problem")
     trials = [j for c in cells for j in c.jobs]
@@ -436,14 +451,24 @@ def run_protocol(suite: Suite, settings: TuneSettings, store, *, output: str | P
 
 
 def format_entries(entries: list[TunedEntry]) -> str:
-    """The chosen hyperparameters as a text table."""
+    """The chosen hyperparameters as a text table; ``edge`` names those within 5% of an end of the
+    search space (:func:`optbench.tuning.search.edges`), ``diverged`` and ``failed`` count trials."""
     import pandas as pd
 
     rows = [{"problem": _label(e.problem, _nondefault_params(e.problem, e.params)), "optimizer": e.optimizer,
-             "trials": e.trials, "chosen": ", ".join(f"{k}={_short(v)}" for k, v in e.hyperparameters.items())
-             or "(defaults)", "metric": e.metric, "value": f"{e.value:.4g}", "status": e.status} for e in entries]
+             "trials": e.trials, "diverged": e.diverged, "failed": e.failed, "chosen": _chosen(e) or "(defaults)",
+             "edge": ", ".join(f"{k} {side}" for k, side in e.edges.items()) or "-",
+             "metric": e.metric, "value": f"{e.value:.4g}", "status": e.status} for e in entries]
     with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_colwidth", 80):
         return pd.DataFrame(rows).to_string(index=False)
+
+
+def _chosen(entry: TunedEntry) -> str:
+    """``lr=0.0205, beta2=0.9999``: each value with the digits that read apart from its bounds."""
+    from .registry import get_optimizer
+
+    space = get_optimizer(entry.optimizer).search_space
+    return ", ".join(f"{k}={format_value(v, space.get(k))}" for k, v in entry.hyperparameters.items())
 
 
 def _label(name: str, params: dict) -> str:
@@ -459,13 +484,14 @@ def _short(value) -> str:
 # Frames for the report
 # ---------------------------------------------------------------------------------------
 def format_comparison(frame) -> str:
-    """Median final gap (and test loss where recorded) over seeds, tuned against default."""
+    """Tuned against default: the runs on the evaluation seeds, how each ended (``seeds``: one
+    status per evaluation seed, e.g. ``3 budget, 2 diverged`` -- a diverged seed is never hidden
+    in a median), the median final gap and (where recorded) the median test loss."""
     import pandas as pd
 
     if frame.empty:
         return "(no tuned evaluation runs)"
-    agg = {"runs": ("key", "size"), "failed": ("status", lambda s: int(s.isin(BAD_STATUSES).sum())),
-           "median_final_gap": ("final_gap", "median")}
+    agg = {"runs": ("key", "size"), "seeds": ("status", status_counts), "median_final_gap": ("final_gap", "median")}
     if frame["test_loss"].notna().any():
         agg["median_test_loss"] = ("test_loss", "median")
     table = frame.groupby(["problem_id", "optimizer", "role"]).agg(**agg).reset_index()

@@ -10,9 +10,9 @@ from optbench.optimizer import Choice, LogUniform, Uniform
 from optbench.registry import OPTIMIZERS, PROBLEMS, get_optimizer
 from optbench.store import Results, Store
 from optbench.suite import load_suite, parse_suite
-from optbench.tune import apply_tuned, read_tuned, run_protocol, trial_cells, write_tuned
+from optbench.tune import apply_tuned, format_entries, read_tuned, run_protocol, trial_cells, write_tuned
 from optbench.tuning.frames import sensitivity_frame, tuned_vs_default_frame
-from optbench.tuning.search import trial_configs
+from optbench.tuning.search import edges, format_value, grid_note, grid_shape, trial_configs
 from optbench.tuning.selection import TunedEntry
 from optbench.tuning.settings import TUNING_SEED_BASE, TuneSettings, settings_for
 
@@ -38,34 +38,76 @@ def tune(s, store, evaluate=True, **settings):
 # ---------------------------------------------------------------------------------------
 # Search designs
 # ---------------------------------------------------------------------------------------
-def test_grid_is_a_latin_design_on_each_dimensions_grid():
-    space = {"lr": LogUniform(1e-4, 1.0), "beta1": Uniform(0.5, 0.9), "history": Choice((5, 10))}
-    configs = trial_configs(space, 5, "grid", TUNING_SEED_BASE, "x")
-    assert len(configs) == 5
-    assert [c["lr"] for c in configs] == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]  # the primary dimension, in order
-    assert sorted(c["beta1"] for c in configs) == pytest.approx(Uniform(0.5, 0.9).grid(5))  # each value once
-    assert sorted(c["history"] for c in configs) == [5, 5, 5, 10, 10]  # a choice cycles through its values
-    one = trial_configs({"lr": LogUniform(0.1, 1.0)}, 3, "grid", 0, "x")
+ADAM = get_optimizer("adam")
+
+
+def test_sobol_is_the_default_starts_at_the_defaults_and_samples_log_dimensions_in_log_space():
+    assert TuneSettings(budget=1).method == "sobol"
+    configs = trial_configs(ADAM.search_space, ADAM.hyperparameters, 9, "sobol", TUNING_SEED_BASE, "adam")
+    assert configs[0] == {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999}  # trial 1: the registered defaults (one-shot)
+    points = configs[1:]  # the first 8 = 2^3 points of a Sobol' sequence: one in each eighth of every dimension
+    lr = LogUniform(1e-5, 1.0)
+    assert sorted(int(lr.position(c["lr"]) * 8) for c in points) == list(range(8))  # on the log scale
+    assert sorted(int(Uniform(0.5, 0.999).position(c["beta1"]) * 8) for c in points) == list(range(8))
+    # nested: the first b trials of a longer sequence are the trials of budget b
+    longer = trial_configs(ADAM.search_space, ADAM.hyperparameters, 24, "sobol", TUNING_SEED_BASE, "adam")
+    assert longer[:9] == configs and len(longer) == 24
+    other = trial_configs(ADAM.search_space, ADAM.hyperparameters, 9, "sobol", TUNING_SEED_BASE + 1, "adam")
+    assert other[0] == configs[0] and other[1:] != configs[1:]
+
+
+def test_random_search_is_seeded_and_starts_at_the_defaults():
+    draw = lambda seed: trial_configs(ADAM.search_space, ADAM.hyperparameters, 6, "random", seed, "adam")  # noqa: E731
+    assert draw(TUNING_SEED_BASE) == draw(TUNING_SEED_BASE) != draw(TUNING_SEED_BASE + 1)
+    assert draw(TUNING_SEED_BASE)[0] == {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999}
+    assert all(1e-5 <= c["lr"] <= 1.0 and 0.5 <= c["beta1"] <= 0.999 for c in draw(TUNING_SEED_BASE))
+
+
+def test_grid_is_a_product_of_per_dimension_grids_whose_size_is_the_budget():
+    configs = trial_configs(ADAM.search_space, ADAM.hyperparameters, 8, "grid", TUNING_SEED_BASE, "adam")
+    assert grid_shape(ADAM.search_space, 8) == {"lr": 2, "beta1": 2, "beta2": 2}
+    assert {tuple(c.values()) for c in configs} == {(lr, b1, b2) for lr in (1e-5, 1.0) for b1 in (0.5, 0.999)
+                                                    for b2 in (0.9, 0.9999)}
+    assert grid_note(ADAM.search_space, 8) is None  # 8 = 2 x 2 x 2
+    momentum = get_optimizer("momentum")
+    six = trial_configs(momentum.search_space, momentum.hyperparameters, 6, "grid", TUNING_SEED_BASE, "momentum")
+    assert len(six) == 6 and sorted({c["lr"] for c in six}) == [1e-5, 0.00316227766017, 1.0]  # 3 lr x 2 momentum
+    assert "6 does not split evenly" in grid_note(momentum.search_space, 6)
+    seven = trial_configs(momentum.search_space, momentum.hyperparameters, 7, "grid", TUNING_SEED_BASE, "momentum")
+    assert len(seven) == 7 and {c["momentum"] for c in seven} == {0.9}  # one point: the registered default
+    one = trial_configs({"lr": LogUniform(0.1, 1.0)}, {"lr": 0.5}, 3, "grid", 0, "x")
     assert one == [{"lr": 0.1}, {"lr": 0.316227766017}, {"lr": 1.0}]  # one dimension: its grid
 
 
 def test_finite_and_empty_spaces_get_no_more_trials_than_configurations():
     small = {"m": Choice((1, 2)), "flag": Choice((False, True))}
-    for method in ("grid", "random"):
-        assert len(trial_configs(small, 8, method, TUNING_SEED_BASE, "x")) == 4  # all of them, once
-        picked = trial_configs(small, 3, method, TUNING_SEED_BASE, "x")
-        assert len(picked) == 3 and len({tuple(c.values()) for c in picked}) == 3
-        assert trial_configs({}, 8, method, TUNING_SEED_BASE, "x") == [{}]  # the defaults
+    for method in ("sobol", "grid", "random"):
+        assert len(trial_configs(small, {"m": 2, "flag": False}, 8, method, TUNING_SEED_BASE, "x")) == 4  # all, once
+        picked = trial_configs(small, {"m": 2, "flag": False}, 3, method, TUNING_SEED_BASE, "x")
+        size = 2 if method == "grid" else 3  # a grid of 3 points over 2 x 2 values is 2 x 1
+        assert len(picked) == size and len({tuple(c.values()) for c in picked}) == size
+        assert trial_configs({}, {}, 8, method, TUNING_SEED_BASE, "x") == [{}]  # the defaults
+    assert grid_note(small, 3) == "grid 2 m x 1 flag: 3 trials cannot be split into a product (the grid has 2)"
 
 
-def test_designs_are_deterministic_per_tuning_seed():
-    space = get_optimizer("adam").search_space
-    for method in ("grid", "random"):
-        assert trial_configs(space, 6, method, TUNING_SEED_BASE, "adam") == trial_configs(space, 6, method,
-                                                                                        TUNING_SEED_BASE, "adam")
-    random = trial_configs(space, 6, "random", TUNING_SEED_BASE, "adam")
-    assert random != trial_configs(space, 6, "random", TUNING_SEED_BASE + 1, "adam")
-    assert all(1e-5 <= c["lr"] <= 1.0 and 0.5 <= c["beta1"] <= 0.999 for c in random)
+def test_edges_are_flagged_and_values_print_apart_from_the_bounds(tmp_path):
+    space = ADAM.search_space
+    assert edges({"lr": 0.8, "beta1": 0.7, "beta2": 0.9999}, space) == {"lr": "high", "beta2": "high"}
+    assert edges({"lr": 1.5e-5, "beta1": 0.52, "beta2": 0.95}, space) == {"lr": "low", "beta1": "low"}
+    assert edges({"lr": 1e-3, "beta1": 0.9, "beta2": 0.95}, space) == {}
+    assert format_value(0.9999, space["beta2"]) == "0.9999"  # printed .3g it was "1", outside the space
+    assert format_value(0.99985, space["beta2"]) not in ("1", "0.9999")
+    assert format_value(0.99999, space["lr"]) not in ("1", "1.00")
+    assert format_value(0.0205, space["lr"]) == "0.0205"
+    entry = TunedEntry("quadratic", PROBLEMS.get("quadratic").params, "adam", {"lr": 0.8, "beta1": 0.9,
+                       "beta2": 0.9999}, "final-loss", 1e-3, 8, "budget", edges={"lr": "high", "beta2": "high"},
+                       diverged=2, failed=1)
+    table = format_entries([entry])
+    assert "beta2=0.9999" in table and "lr high, beta2 high" in table
+    text = write_tuned(tmp_path / "t.toml", [entry], TuneSettings(budget=8), "fair").read_text()
+    assert "# ON THE EDGE of the search space: lr at the high edge (1), beta2 at the high edge (0.9999)" in text
+    assert "2 diverged and 1 failed" in text
+    assert read_tuned(tmp_path / "t.toml").entries[0].hyperparameters == entry.hyperparameters
 
 
 # ---------------------------------------------------------------------------------------
@@ -76,7 +118,7 @@ def test_designs_are_deterministic_per_tuning_seed():
     ("budget = 4\nmetric = \"test-loss\"", '[[problems]]\nname = "logreg-binary"\n', "max_steps = 5", "eval_every"),
     ("budget = 4\nmetric = \"time-to-target\"", QUADRATIC, "max_steps = 5", "target_gap"),
     ("budget = 0", QUADRATIC, "max_steps = 5", "positive number of trials"),
-    ("budget = 4\nmethod = \"bayes\"", QUADRATIC, "max_steps = 5", "not one of grid, random"),
+    ("budget = 4\nmethod = \"bayes\"", QUADRATIC, "max_steps = 5", "not one of sobol, random, grid"),
     ("budgte = 4", QUADRATIC, "max_steps = 5", "unknown key"),
 ])
 def test_bad_tuning_input_fails_before_running(tune_table, problems, budget, message):
@@ -154,7 +196,7 @@ def test_suites_and_the_protocol_do_not_depend_on_the_orchestration():
 # ---------------------------------------------------------------------------------------
 # The protocol, end to end on small problems
 # ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["grid", "random"])
+@pytest.mark.parametrize("method", ["sobol", "grid", "random"])
 def test_budget_is_exact_and_trials_never_use_evaluation_seeds(tmp_path, method):
     s = suite(QUADRATIC + ELLIPSOID, ("gd", "adam", "lbfgs"), budget="max_steps = 10",
               tune=f'budget = 4\nmethod = "{method}"')
@@ -192,7 +234,7 @@ def test_gd_picks_one_over_L_on_the_quadratic(tmp_path):
     decreases in lr: the largest grid point, ``lr = 1 = 1/L``, is the unique best for every
     start. (The worst-case-optimal ``2/(L + mu) = 1.82`` lies outside gd's search space.)
     """
-    s = suite(QUADRATIC, budget="max_steps = 30", tune="budget = 6")
+    s = suite(QUADRATIC, budget="max_steps = 30", tune='budget = 6\nmethod = "grid"')
     outcome = tune(s, Store(tmp_path / "r.sqlite"), evaluate=False)
     (entry,) = outcome.entries
     assert entry.hyperparameters == {"lr": 1.0}
@@ -213,9 +255,11 @@ def test_gd_picks_the_interior_one_over_L_on_the_ellipsoid(tmp_path):
     """
     store = Store(tmp_path / "r.sqlite")
     for metric in ("final-loss", "time-to-target"):
-        s = suite(ELLIPSOID, budget="max_steps = 80\ntarget_gap = 1e-8", tune=f'budget = 6\nmetric = "{metric}"')
+        s = suite(ELLIPSOID, budget="max_steps = 80\ntarget_gap = 1e-8",
+                  tune=f'budget = 6\nmethod = "grid"\nmetric = "{metric}"')
         (entry,) = tune(s, store, evaluate=False).entries
         assert entry.hyperparameters == {"lr": 0.1}, metric
+        assert (entry.diverged, entry.failed) == (1, 0)  # lr = 1 diverged: counted as diverged, not failed
     frame = sensitivity_frame(Results(store))  # the trials, shared by both metrics (same keys)
     assert len(frame) == 6
     by_lr = frame.set_index("lr")
@@ -250,7 +294,7 @@ def test_evaluation_tuned_against_default_and_run_tuned(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     args = ["--problems", "quadratic[dim=5,kappa=10.0]", "--optimizers", "gd,momentum", "--seeds", "2",
             "--max-steps", "15", "--db", "r.sqlite", "-q", "--no-report"]
-    assert cli.main(["tune", *args, "--budget", "4", "-o", "tuned.toml"]) == 0
+    assert cli.main(["tune", *args, "--budget", "4", "--method", "grid", "-o", "tuned.toml"]) == 0
     results = Results(Store("r.sqlite"))
     runs = results.runs
     assert set(runs["suite"]) == {"tune:cli", "tuned:cli", "cli"}
@@ -273,7 +317,7 @@ def test_evaluation_tuned_against_default_and_run_tuned(tmp_path, monkeypatch):
     assert frame.groupby(["optimizer", "role"]).size().eq(2).all()  # two evaluation seeds each
     defaults = frame[frame["role"] == "default"]
     assert all(h == get_optimizer(o).resolve({}) for o, h in zip(defaults["optimizer"], defaults["hyperparameters"]))
-    # gd's default lr = 0.01 barely moves in 15 steps; the tuned lr = 1 = 1/L does
+    # gd's default lr = 0.01 barely moves in 15 steps; the tuned lr = 1 = 1/L (the top of a 4-point grid) does
     med = frame[frame["optimizer"] == "gd"].groupby("role")["final_gap"].median()
     assert med["tuned"] < 1e-3 * med["default"]
 
@@ -325,7 +369,7 @@ def test_report_of_the_protocol_ranks_one_tuned_id_and_draws_the_tuning(tmp_path
     monkeypatch.chdir(tmp_path)
     args = ["--problems", "quadratic[dim=5,kappa=10.0],ellipsoid[kappa=5.0]", "--optimizers", "gd,momentum",
             "--seeds", "2", "--max-steps", "15", "--db", "r.sqlite", "-q", "--report", "rep"]
-    assert cli.main(["tune", *args, "--budget", "4", "-o", "tuned.toml"]) == 0
+    assert cli.main(["tune", *args, "--budget", "4", "--method", "grid", "-o", "tuned.toml"]) == 0
     chosen = {(e.problem, e.optimizer): e.hyperparameters["lr"] for e in read_tuned("tuned.toml").entries}
     assert chosen[("quadratic", "gd")] != chosen[("ellipsoid", "gd")]  # the tuned lr depends on the problem
     runs = pd.read_csv(tmp_path / "rep" / "runs.csv")

@@ -30,7 +30,7 @@ from .. import metrics
 from ..errors import ConfigError
 from ..export import tidy_runs
 from ..store import varying_labels
-from ..tuning.frames import group_keys, is_trial
+from ..tuning.frames import group_keys, is_trial, status_counts
 from ..tuning.settings import TRIAL_PREFIX, TUNED_PREFIX
 from .content import Bullets, Paragraph, Report, Section, Table, fmt_value
 
@@ -251,10 +251,34 @@ def _spectrum_section(runs: pd.DataFrame, figs: list) -> Section | None:
     return Section("spectrum", "Where did the runs end?", blocks + figs)
 
 
-def _changed(hp: dict, default) -> str:
-    """The tuned hyperparameters that differ from the defaults, as ``lr=0.01, momentum=0.9``."""
+def _search_space(optimizer: str) -> dict:
+    """The declared search space of ``optimizer`` (empty for a plugin that is not loaded now)."""
+    from ..errors import UnknownNameError
+    from ..registry import get_optimizer
+
+    try:
+        return get_optimizer(optimizer).search_space
+    except UnknownNameError:
+        return {}
+
+
+def _changed(hp: dict, default, space: dict | None = None) -> str:
+    """The tuned hyperparameters that differ from the defaults, as ``lr=0.01, momentum=0.9``, each
+    with the digits that read apart from the bounds of its dimension in ``space``."""
+    from ..tuning.search import format_value
+
+    space = space or {}
     diff = {k: v for k, v in hp.items() if not isinstance(default, dict) or default.get(k) != v}
-    return ", ".join(f"{k}={fmt_value(v) if isinstance(v, float) else v}" for k, v in diff.items()) or "(defaults)"
+    return ", ".join(f"{k}={format_value(v, space.get(k))}" for k, v in diff.items()) or "(defaults)"
+
+
+def _edge_words(hp_list, optimizer: str) -> str:
+    """``lr high``: the chosen values within 5% of an end of the search space (tuning.search.edges)."""
+    from ..tuning.search import edges
+
+    space = _search_space(optimizer)
+    flags = {k: side for hp in hp_list for k, side in edges(hp, space).items()}
+    return ", ".join(f"{k} {side}" for k, side in flags.items()) or "-"
 
 
 def _tuning_section(tuning: SimpleNamespace, palette: dict[str, str]) -> Section | None:
@@ -281,13 +305,16 @@ def _trial_blocks(trials: pd.DataFrame, palette: dict[str, str]) -> list:
     g = trials.groupby(["problem_id", "optimizer"])
     table = pd.DataFrame({
         "trials": g.size(),
-        "failed": g["status"].agg(lambda s: int(s.isin(BAD_STATUSES).sum())),
+        "diverged": g["status"].agg(lambda s: int((s == "diverged").sum())),
+        "failed": g["status"].agg(lambda s: int(s.isin(("failed", "timeout")).sum())),
         "lr_range": g["lr"].agg(lambda s: f"{fmt_value(s.min())} … {fmt_value(s.max())}" if s.notna().any()
                                 else "(not searched)"),
         "best_metric": g["metric"].min(),
         "metric": g["metric_name"].first(),
-        "chosen": g.apply(lambda t: ", ".join(_changed(h, None) for h in t["hyperparameters"][t["chosen"]])
+        "chosen": g.apply(lambda t: ", ".join(_changed(h, None, _search_space(t.name[1]))
+                                              for h in t["hyperparameters"][t["chosen"]])
                           or "(not evaluated)", include_groups=False),
+        "edge": g.apply(lambda t: _edge_words(t["hyperparameters"][t["chosen"]], t.name[1]), include_groups=False),
     }).reset_index()
     blocks = [
         Paragraph(f"{len(trials)} tuning trials on the tuning seed{'s' if trials['seed'].nunique() > 1 else ''} "
@@ -295,7 +322,9 @@ def _trial_blocks(trials: pd.DataFrame, palette: dict[str, str]) -> list:
                   "of trials per problem (fewer only where its search space has fewer configurations)."),
         Table.from_frame("Tuning trials per problem and optimizer", table,
                          "best_metric: the lowest final gap (or test loss) of the trials; chosen: the configuration "
-                         "evaluated on the evaluation seeds."),
+                         "evaluated on the evaluation seeds; edge: its values within 5% of an end of the search space "
+                         "(log scale for log dimensions) -- the best may lie outside the space; diverged and failed "
+                         "(or timed out) trials are counted apart."),
         *figures.sensitivity(trials, palette),
     ]
     no_lr = sorted(set(trials["optimizer"][~np.isfinite(trials["lr"].astype(float))]))
@@ -311,7 +340,7 @@ def _comparison_blocks(comparison: pd.DataFrame, palette: dict[str, str]) -> lis
 
     g = comparison.groupby(["problem_id", "optimizer", "role"])
     per_role = pd.DataFrame({"median_gap": g["final_gap"].median(),
-                             "bad": g["status"].agg(lambda s: int(s.isin(BAD_STATUSES).sum())),
+                             "ends": g["status"].agg(status_counts),
                              "runs": g.size()}).unstack("role")
     configs = {(p, o, r): h for p, o, r, h in zip(comparison["problem_id"], comparison["optimizer"],
                                                  comparison["role"], comparison["hyperparameters"])}
@@ -320,10 +349,10 @@ def _comparison_blocks(comparison: pd.DataFrame, palette: dict[str, str]) -> lis
         rows.append({
             "problem_id": problem, "optimizer": optimizer,
             "tuned": _changed(configs.get((problem, optimizer, "tuned"), {}),
-                              configs.get((problem, optimizer, "default"))),
+                              configs.get((problem, optimizer, "default")), _search_space(optimizer)),
             "default_gap": row.get(("median_gap", "default"), np.nan),
             "tuned_gap": row.get(("median_gap", "tuned"), np.nan),
-            "bad_default": row.get(("bad", "default"), np.nan), "bad_tuned": row.get(("bad", "tuned"), np.nan),
+            "default_seeds": row.get(("ends", "default"), ""), "tuned_seeds": row.get(("ends", "tuned"), ""),
             "seeds": int(np.nanmax([row.get(("runs", "default"), 0), row.get(("runs", "tuned"), 0)])),
         })
     table = pd.DataFrame(rows)
@@ -331,7 +360,8 @@ def _comparison_blocks(comparison: pd.DataFrame, palette: dict[str, str]) -> lis
                 "Tuned against default hyperparameters (medians over evaluation seeds)", table,
                 "tuned: the hyperparameters the tuning changed; default_gap, tuned_gap: median final f − f_ref with "
                 "the optimizer's registered defaults and with the tuned ones (blank: that configuration was not run "
-                "on the evaluation seeds); bad_*: runs that diverged, failed or timed out."),
+                "on the evaluation seeds); default_seeds, tuned_seeds: how the run on each evaluation seed "
+                "ended (a diverged seed counts as diverged, a crash or time-out as failed)."),
             *figures.tuned_vs_default(table, palette)]
 
 

@@ -1,9 +1,10 @@
 """The metric of each trial and the choice of the best trial (see :mod:`optbench.tune`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import ConfigError
+from .search import edges
 from .settings import BAD_STATUSES, METRICS
 
 def last_eval(evals, metric: str = "test_loss"):
@@ -65,14 +66,21 @@ class TunedEntry:
     value: float
     trials: int
     status: str = ""
+    edges: dict = field(default_factory=dict)  # hyperparameter -> "low" | "high" (tuning.search.edges)
+    diverged: int = 0  # trials that diverged
+    failed: int = 0  # trials that failed or timed out
 
 
 def choose(cells, results) -> list[TunedEntry]:
-    """The best trial of every cell (an :class:`optbench.tune.Cell`) by its metric (ties: the earlier trial).
+    """The best trial of every cell (an :class:`optbench.tune.Cell`) by its metric (ties: the earlier
+    trial), with the hyperparameters on an edge of the optimizer's search space flagged and the
+    diverged and the failed trials counted apart.
 
     ``test-loss`` raises a :class:`ConfigError` when a trial that ran without fault recorded
     no test loss (a training problem without a test set).
     """
+    from ..registry import get_optimizer
+
     runs = results.runs.set_index("key", drop=False)
     out = []
     for cell in cells:
@@ -89,7 +97,10 @@ def choose(cells, results) -> list[TunedEntry]:
                                   "use --metric final-loss")
         order = sorted(range(len(keys)), key=lambda i: (s["rank_class"][i], s["value"][i], s["tiebreak"][i], i))
         best = order[0]
+        status = these["status"]
         out.append(TunedEntry(cell.problem, cell.params, cell.optimizer, cell.configs[best], cell.metric,
-                              float(s["value"][best]), len(keys), str(these["status"][best])))
+                              float(s["value"][best]), len(keys), str(status[best]),
+                              edges(cell.configs[best], get_optimizer(cell.optimizer).search_space),
+                              int((status == "diverged").sum()), int(status.isin(("failed", "timeout")).sum())))
     return out
 

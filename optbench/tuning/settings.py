@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ConfigError
 
 TUNING_SEED_BASE = 10**6
-METHODS = ("grid", "random")
+METHODS = ("sobol", "random", "grid")
 METRICS = ("final-loss", "test-loss", "time-to-target")
 TRIAL_PREFIX = "tune:"
 TUNED_PREFIX = "tuned:"
@@ -35,7 +35,7 @@ class TuneSettings:
     tuning seed ``seed`` (trials run on ``TUNING_SEED_BASE + seed``)."""
 
     budget: int
-    method: str = "grid"
+    method: str = "sobol"
     metric: str = "final-loss"
     seed: int = 0
     metrics: dict[str, str] = field(default_factory=dict)
