@@ -31,11 +31,13 @@ _EXPORTS = {
     "TrainingProblem": "optbench.problem",
     "TrainingSetup": "optbench.problem",
     "run": "optbench.runner",
+    "run_suite": "optbench.experiment",
     "Budget": "optbench.runner",
     "RunRecord": "optbench.runner",
     "DriverTask": "optbench.runner",
     "load": "optbench.store",
     "Store": "optbench.store",
+    "Results": "optbench.store",
     "OptbenchError": "optbench.errors",
 }
 

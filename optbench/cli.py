@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import OptbenchError
 
 DEFAULT_DB = "optbench.sqlite"
-DEFAULT_SUITE = "quick"
+DEFAULT_SUITE = "quick"  # optbench.suite.DEFAULT_SUITE, without importing it for --help
 
 
 def _add_plugin(p: argparse.ArgumentParser) -> None:
@@ -227,22 +227,9 @@ def cmd_info(args) -> int:
 
 
 def _suite_from_args(args):
-    from .suite import Suite, load_suite, parse_selections
+    from .suite import select_suite
 
-    if args.problems or args.optimizers:
-        # a selection on the command line: one seed and the default budget (1000 steps)
-        # unless a suite named alongside it, or the flags, say otherwise
-        base = load_suite(args.suite) if args.suite else load_suite(DEFAULT_SUITE)
-        suite = Suite(
-            name=args.suite or "cli",
-            problems=parse_selections(args.problems) if args.problems else base.problems,
-            optimizers=parse_selections(args.optimizers) if args.optimizers else base.optimizers,
-            seeds=base.seeds if args.suite else [0], budget=dict(base.budget) if args.suite else {},
-            device=base.device, dtype=base.dtype,
-            time_limit=base.time_limit, tune=dict(base.tune), source="command line", spectrum=base.spectrum,
-        )
-    else:
-        suite = load_suite(args.suite or DEFAULT_SUITE)
+    suite = select_suite(args.suite, args.problems, args.optimizers)
     if args.seeds is not None:
         if args.seeds < 1:
             from .errors import ConfigError
@@ -311,7 +298,7 @@ def cmd_run(args) -> int:
     if report_dir is not None:
         from .report import write_report
 
-        paths = (write_report(_only(results, {j.key for j in jobs}), report_dir) if tuned_jobs
+        paths = (write_report(results.subset({j.key for j in jobs}), report_dir) if tuned_jobs
                  else write_report(results, report_dir, suite=suite.name))
         print(f"report: {paths['html']}", file=sys.stderr)
     print(f"done in {time.perf_counter() - t0:.1f} s ({summary.done} computed, {summary.skipped} from the store)",
@@ -332,15 +319,6 @@ def _apply_tuned(jobs, path: str, suite: str):
         print(f"--tuned {path}: {len(untouched)} of {len(jobs)} runs have no tuned entry and keep the suite's "
               "hyperparameters", file=sys.stderr)
     return tuned_jobs + untouched, tuned_jobs
-
-
-def _only(results, keys: set[str]):
-    """A shallow copy of ``results`` whose ``runs`` are those with these keys."""
-    import copy
-
-    these = copy.copy(results)
-    these.runs = results.runs[results.runs.key.isin(keys)]
-    return these
 
 
 def cmd_tune(args) -> int:
@@ -385,12 +363,12 @@ def cmd_tune(args) -> int:
     if not args.no_evaluate:
         # the evaluation runs, tuned and default; the report adds the trials (suite tune:<name>)
         results = Results(store)
-        evaluation = _only(results, set(outcome.tuned_keys + outcome.default_keys))
+        evaluation = results.subset(set(outcome.tuned_keys + outcome.default_keys))
         print(format_comparison(tuned_vs_default_frame(evaluation)))
         if report_dir is not None:
             from .report import write_report
 
-            protocol = _only(results, set(outcome.trial_keys + outcome.tuned_keys + outcome.default_keys))
+            protocol = results.subset(set(outcome.trial_keys + outcome.tuned_keys + outcome.default_keys))
             paths = write_report(protocol, report_dir)
             print(f"report: {paths['html']}", file=sys.stderr)
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
@@ -403,7 +381,7 @@ def _summary_text(results, keys: set[str]) -> str:
 
     from .report import summary_table
 
-    table = summary_table(_only(results, keys))
+    table = summary_table(results.subset(keys))
 
     with pd.option_context("display.max_rows", 500, "display.max_columns", 20, "display.width", 160):
         return table.to_string(index=False)

@@ -14,6 +14,7 @@ key keeps each run once.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import math
@@ -304,6 +305,28 @@ class Results:
         evals = (pd.concat(erows, ignore_index=True) if erows
                  else pd.DataFrame(columns=["key", "metric", "step", "value"]))
         self.evals = evals.merge(runs[["key", "problem_id", "optimizer_id", "seed"]], on="key", how="left")
+
+    def subset(self, keys) -> "Results":
+        """These results restricted to the runs with these keys (all three frames)."""
+        keys = set(keys)
+        out = copy.copy(self)
+        out.runs = self.runs[self.runs["key"].isin(keys)].reset_index(drop=True)
+        out.traces = self.traces[self.traces["key"].isin(keys)].reset_index(drop=True)
+        out.evals = self.evals[self.evals["key"].isin(keys)].reset_index(drop=True)
+        return out
+
+    def report(self, out_dir, **options) -> dict[str, Path]:
+        """Write the HTML/Markdown/CSV report of these runs into ``out_dir``; ``options`` and the
+        returned paths are those of :func:`optbench.report.write_report`."""
+        from .report import write_report
+
+        return write_report(self, out_dir, **options)
+
+    def figures(self, **options) -> dict:
+        """The report's figures as matplotlib figures by id (:func:`optbench.report.report_figures`)."""
+        from .report import report_figures
+
+        return report_figures(self, **options)
 
     def trajectory(self, key: str) -> np.ndarray | None:
         """The iterates ``x_j`` of a low-dimensional run, shape ``(rows, dim)``, or None."""

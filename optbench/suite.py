@@ -160,6 +160,33 @@ class Suite:
         return replace(self, budget={**self.budget, **{k: v for k, v in overrides.items() if v is not None}})
 
 
+DEFAULT_SUITE = "quick"
+
+
+def select_suite(suite: str | None = None, problems: str | list[str] = (), optimizers: str | list[str] = (), *,
+                 source: str = "command line") -> Suite:
+    """The built-in suite or suite file ``suite`` (default ``quick``), or a selection.
+
+    ``problems`` / ``optimizers`` are selections in the command line's syntax
+    (``"rosenbrock[dim=[2,10]],tag:mgh"``); either replaces that half of the suite. A selection
+    without a suite runs one seed with the default budget, named ``cli``; with a suite it keeps
+    the suite's seeds, budget and name.
+    """
+    problems = [problems] if isinstance(problems, str) else list(problems)
+    optimizers = [optimizers] if isinstance(optimizers, str) else list(optimizers)
+    if not problems and not optimizers:
+        return load_suite(suite or DEFAULT_SUITE)
+    base = load_suite(suite or DEFAULT_SUITE)
+    return Suite(
+        name=suite or "cli",
+        problems=parse_selections(problems) if problems else base.problems,
+        optimizers=parse_selections(optimizers) if optimizers else base.optimizers,
+        seeds=base.seeds if suite else [0], budget=dict(base.budget) if suite else {},
+        device=base.device, dtype=base.dtype,
+        time_limit=base.time_limit, tune=dict(base.tune), source=source, spectrum=base.spectrum,
+    )
+
+
 def _check_problem(name: str, params: dict, source: str):
     from .registry import get_problem
 

@@ -34,7 +34,7 @@ from ..tuning.frames import group_keys, is_trial, status_counts
 from ..tuning.settings import TRIAL_PREFIX, TUNED_PREFIX
 from .content import Bullets, Paragraph, Report, Section, Table, fmt_value
 
-__all__ = ["write_report", "summary_table"]
+__all__ = ["write_report", "build_report", "report_figures", "summary_table"]
 
 STATUSES = ("converged", "budget", "stopped", "diverged", "failed", "timeout")
 BAD_STATUSES = ("diverged", "failed", "timeout")
@@ -386,30 +386,14 @@ def _notes_section(dims_missing: list[str], x: str) -> Section:
     return Section("notes", "Method notes", [Bullets(items)])
 
 
-def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None,
-                 title: str | None = None) -> dict[str, Path]:
-    """Write the report of ``results`` (an :class:`optbench.store.Results`) into ``out_dir``.
-
-    Parameters
-    ----------
-    x : {"steps", "evals", "seconds"}
-        The cost on the x axis of convergence curves and the runtime ECDF.
-    suite : str, optional
-        Only the runs whose ``suite`` column equals this.
-    title : str, optional
-        The page title (default: from the results file name).
-
-    Returns
-    -------
-    dict
-        ``html`` (index.html), ``markdown`` (summary.md), ``figures`` (the PNG folder) and the
-        CSV tables ``runs``, ``summary``, ``ranks``, ``ranks_overall``, ``time_to_target``.
-    """
+def build_report(results, *, x: str = "steps", suite: str | None = None,
+                 title: str | None = None) -> tuple[Report, dict[str, pd.DataFrame]]:
+    """The content of the report of ``results`` and its tables (``runs``, ``summary``, ``ranks``,
+    ``ranks_overall``, ``time_to_target``); :func:`write_report` explains the arguments."""
     try:
         metrics.measure_column(x)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    started = time.perf_counter()
     sel = _select(results, suite)
     runs, traces = sel.runs, sel.traces
     runs_ref = metrics.with_reference(runs)
@@ -464,17 +448,39 @@ def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None
     missing = sorted(p for p in runs["problem_id"].unique() if not np.isfinite(dims.get(p, np.nan)))
     sections.append(_notes_section(missing, x))
 
+    tables = {"runs": tidy_runs(runs_ref), "summary": summary, "ranks": rk.per_problem, "ranks_overall": rk.overall,
+              "time_to_target": ttt}
+    return Report(title, meta, sections), tables
+
+
+def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None,
+                 title: str | None = None) -> dict[str, Path]:
+    """Write the report of ``results`` (an :class:`optbench.store.Results`) into ``out_dir``.
+
+    Parameters
+    ----------
+    x : {"steps", "evals", "seconds"}
+        The cost on the x axis of convergence curves and the runtime ECDF.
+    suite : str, optional
+        Only the runs whose ``suite`` column equals this.
+    title : str, optional
+        The page title (default: from the results file name).
+
+    Returns
+    -------
+    dict
+        ``html`` (index.html), ``markdown`` (summary.md), ``figures`` (the PNG folder) and the
+        CSV tables ``runs``, ``summary``, ``ranks``, ``ranks_overall``, ``time_to_target``.
+    """
+    started = time.perf_counter()
+    report, tables = build_report(results, x=x, suite=suite, title=title)
     out = Path(out_dir)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"runs": out / "runs.csv", "summary": out / "summary.csv", "ranks": out / "ranks.csv",
-             "ranks_overall": out / "ranks_overall.csv", "time_to_target": out / "time_to_target.csv"}
-    tidy_runs(runs_ref).to_csv(paths["runs"], index=False)
-    summary.to_csv(paths["summary"], index=False)
-    rk.per_problem.to_csv(paths["ranks"], index=False)
-    rk.overall.to_csv(paths["ranks_overall"], index=False)
-    ttt.to_csv(paths["time_to_target"], index=False)
-    report = Report(title, meta, sections, files={k.replace("_", " "): p.name for k, p in paths.items()})
+    paths = {name: out / f"{name}.csv" for name in tables}
+    for name, frame in tables.items():
+        frame.to_csv(paths[name], index=False)
+    report.files = {k.replace("_", " "): p.name for k, p in paths.items()}
     for fig in report.figures():
         (fig_dir / f"{fig.id}.png").write_bytes(fig.png)
     from . import html, markdown
@@ -486,3 +492,10 @@ def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None
     paths["markdown"].write_text(markdown.render(report), encoding="utf-8")
     paths["figures"] = fig_dir
     return paths
+
+
+def report_figures(results, *, x: str = "steps", suite: str | None = None) -> dict:
+    """The report's figures as matplotlib figures, by id (``convergence-1``, ``performance-profile``,
+    ``ecdf``, ...), for a notebook: ``display(fig)`` or ``fig.savefig(...)`` each one."""
+    report, _ = build_report(results, x=x, suite=suite)
+    return {fig.id: fig.figure for fig in report.figures()}

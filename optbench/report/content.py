@@ -1,22 +1,31 @@
 """What a report says, independent of how it is written: sections of paragraphs, bullet
-lists, tables (already formatted as text) and figures (PNG bytes). :mod:`.html` and
-:mod:`.markdown` render the same :class:`Report`."""
+lists, tables (already formatted as text) and figures (matplotlib figures, rendered to PNG
+on demand). :mod:`.html` and :mod:`.markdown` render the same :class:`Report`."""
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 
 @dataclass
 class Figure:
-    """One rendered figure: an id (also its file name), title, caption and the PNG bytes."""
+    """One figure of a report: an id (also its file name), title, caption and the matplotlib
+    figure, rendered to PNG bytes once, when first asked for (``png``)."""
 
     id: str
     title: str
     caption: str
-    png: bytes
+    figure: Any  # a matplotlib.figure.Figure; matplotlib is imported only where figures are drawn
+
+    @functools.cached_property
+    def png(self) -> bytes:
+        from .figures import png_bytes
+
+        return png_bytes(self.figure)
 
 
 @dataclass

@@ -72,7 +72,8 @@ def _figure(width: float, height: float) -> MplFigure:
     return fig
 
 
-def _png(fig: MplFigure) -> bytes:
+def png_bytes(fig: MplFigure) -> bytes:
+    """``fig`` rendered as PNG at the report's resolution and style."""
     buf = io.BytesIO()
     with matplotlib.rc_context(RC):
         fig.savefig(buf, format="png", dpi=DPI)
@@ -208,7 +209,7 @@ def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str,
             f"{metrics.MEASURE_LABELS[col]}. f_ref is f* where known, else the best value any run reached on "
             "that problem and seed (y label f − f_best); a run that stopped keeps its last value; diverged "
             "runs leave the panel at the top; gaps of 0 are drawn at the panel's floor.",
-            _png(fig)))
+            fig))
     return out
 
 
@@ -248,7 +249,7 @@ def performance_profiles(hits: pd.DataFrame, palette: dict[str, str], measure: s
                    f"ρ_s(r): fraction of instances (problem × seed) that optimizer s solved within r times the "
                    f"{metrics.MEASURE_LABELS[measure]} of the best optimizer on that instance. Solved = the "
                    "reduction test f(x0) − f(x) ≥ (1 − τ)(f(x0) − f_ref) of Moré & Wild (2009). The value at "
-                   "r = 1 is the share of wins, the right end the share solved at all.", _png(fig))]
+                   "r = 1 is the share of wins, the right end the share solved at all.", fig)]
 
 
 def data_profiles(hits: pd.DataFrame, dims: dict[str, float], palette: dict[str, str],
@@ -277,7 +278,7 @@ def data_profiles(hits: pd.DataFrame, dims: dict[str, float], palette: dict[str,
     return [Figure("data-profile", "Data profiles (Moré & Wild 2009)",
                    "d_s(α): fraction of instances (problem × seed) solved by optimizer s within α·(n + 1) "
                    "function evaluations (α simplex gradients, n = dimension), solved = the reduction test "
-                   "with tolerance τ." + note, _png(fig))]
+                   "with tolerance τ." + note, fig)]
 
 
 def ecdfs(hits: pd.DataFrame, runs: pd.DataFrame, palette: dict[str, str], measure: str = "nfev") -> list[Figure]:
@@ -314,7 +315,7 @@ def ecdfs(hits: pd.DataFrame, runs: pd.DataFrame, palette: dict[str, str], measu
                    f"Fraction of (instance, target) pairs reached within a budget of "
                    f"{metrics.MEASURE_LABELS[measure]}, over all problems and seeds. A cross marks the largest budget "
                    "the optimizer spent: pairs not reached by then never count (no simulated restarts; the "
-                   "restart-based average runtime aRT is in the time-to-target table).", _png(fig))]
+                   "restart-based average runtime aRT is in the time-to-target table).", fig)]
 
 
 # ---------------------------------------------------------------------------------------
@@ -437,7 +438,7 @@ def trajectories(runs: pd.DataFrame, trajectory: Callable[[str], np.ndarray | No
             f"trajectories-{part}", f"Trajectories on the landscape{suffix}",
             "Iterates of each optimizer (its smallest seed) on contour lines of f, log-spaced in f − min f "
             "over the window; the window frames the trajectories (points far outside the domain, as in "
-            "divergence, are left out of the framing).", _png(fig)))
+            "divergence, are left out of the framing).", fig))
     return figures, notes
 
 
@@ -492,7 +493,7 @@ def final_gap_heatmap(runs_ref: pd.DataFrame) -> list[Figure]:
                    "Median over seeds of the final f − f_ref (colour: log10, clipped at 1e-16; grey: inf, at "
                    "least half the runs diverged or failed; blank: not run). 'N bad' counts runs that diverged, "
                    "failed or timed out.",
-                   _png(fig))]
+                   fig)]
 
 
 def time_per_step(runs: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
@@ -517,7 +518,7 @@ def time_per_step(runs: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
     return [Figure("time-per-step", "Time per step",
                    "Optimizer wall time divided by steps, one point per run (seed); evaluation-point metrics "
                    "are excluded from the clock. Line-search methods pay several evaluations per step.",
-                   _png(fig))]
+                   fig)]
 
 
 def _sweep_groups(runs: pd.DataFrame) -> pd.DataFrame:
@@ -591,7 +592,7 @@ def lr_sweep(runs_ref: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
         out.append(Figure(f"lr-sweep-{part}", f"Final loss against learning rate{suffix}",
                           "Median final gap over seeds with interquartile bars, for every optimizer run with "
                           "several learning rates (point colour: the optimizer id, as elsewhere; line style: "
-                          "the optimizer).", _png(fig)))
+                          "the optimizer).", fig))
     return out
 
 
@@ -670,7 +671,7 @@ def spectrum(runs: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
                    "Extreme Hessian eigenvalues at each run's final iterate (dense or Lanczos). Minimum: all "
                    "eigenvalues positive beyond the noise tolerance (sqrt(eps) of the run's dtype relative to "
                    "the largest |eigenvalue|); saddle: some clearly negative; flat: the smallest is zero within "
-                   "tolerance; unknown: no finite spectrum. The gradient is not checked.", _png(fig))]
+                   "tolerance; unknown: no finite spectrum. The gradient is not checked.", fig)]
 
 
 EVAL_ORDER = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
@@ -716,7 +717,7 @@ def eval_metrics(runs: pd.DataFrame, evals: pd.DataFrame, palette: dict[str, str
         out.append(Figure(f"evaluations-{part}", f"Training problems: evaluation metrics{suffix}",
                           "Full-batch training loss, test loss and accuracy at the evaluation points (not "
                           "counted as optimizer evaluations): median over seeds and interquartile band.",
-                          _png(fig)))
+                          fig))
     return out
 
 
@@ -781,7 +782,7 @@ def sensitivity(trials: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
                           "One point per tuning trial (tuning seed): the final test loss where the problem records "
                           "one, else the final gap, against the trial's learning rate; the star is the "
                           "configuration chosen and evaluated on the evaluation seeds. Other hyperparameters "
-                          "searched together with the learning rate vary along each line.", _png(fig)))
+                          "searched together with the learning rate vary along each line.", fig))
     return out
 
 
@@ -828,4 +829,4 @@ def tuned_vs_default(table: pd.DataFrame, palette: dict[str, str]) -> list[Figur
                    "with the registered defaults (x) and with the tuned hyperparameters (y); below the "
                    "diagonal, tuning helped. Crosses on the top or right edge: at least half the runs "
                    "diverged or failed (gap inf). Gaps are clipped at a third of the smallest positive one.",
-                   _png(fig))]
+                   fig)]

@@ -1,0 +1,96 @@
+"""From Python to a stored, reported experiment in one call (for notebooks and scripts).
+
+:func:`run_suite` is ``optbench run`` as a function: it runs a suite, or a selection in the
+command line's syntax, into a results database (skipping the runs already there) and returns
+the :class:`~optbench.store.Results` of exactly those runs: tidy pandas frames ``runs``,
+``traces`` and ``evals``, each with ``problem_id`` and ``optimizer_id``, plus
+``results.report(out_dir)`` and ``results.figures()`` (matplotlib figures)::
+
+    import optbench
+
+    results = optbench.run_suite(problems="rosenbrock,himmelblau", optimizers="adam[lr=[1e-2,1e-1]],lbfgs",
+                                 seeds=3, max_steps=200, db="mine.sqlite")
+    results.runs.groupby("optimizer_id")["gap"].median()
+    results.report("reports/mine")
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+from .errors import ConfigError
+
+
+def run_suite(
+    suite: str | None = None,
+    *,
+    problems: str | Iterable[str] = (),
+    optimizers: str | Iterable[str] = (),
+    seeds: int | Iterable[int] | None = None,
+    db: str | Path = "optbench.sqlite",
+    max_steps: int | None = None,
+    max_evals: int | None = None,
+    max_seconds: float | None = None,
+    target_gap: float | None = None,
+    eval_every: int | None = None,
+    device: str | None = None,
+    dtype: str | None = None,
+    spectrum: bool | None = None,
+    jobs: int = 1,
+    backend: str | None = None,
+    time_limit: float | None = None,
+    plugins: Iterable[str] = (),
+    rerun: bool = False,
+    progress: bool = False,
+):
+    """Run a suite or a selection into the results database ``db`` and return its results.
+
+    Parameters
+    ----------
+    suite : str, optional
+        A built-in suite (``quick``, ``fair``, ...) or the path of a suite ``.toml``. Default:
+        ``quick``, unless ``problems`` or ``optimizers`` select the runs (then one seed and the
+        default budget, suite name ``cli``, as on the command line).
+    problems, optimizers : str or list of str
+        Selections as for ``optbench run --problems/--optimizers``: names, ``tag:TAG``, globs
+        and grids, ``"adam[lr=[1e-3,1e-2]],lbfgs"``.
+    seeds : int or list of int, optional
+        ``N`` for seeds ``0..N-1``, or the seeds themselves.
+    max_steps, max_evals, max_seconds, target_gap, eval_every : optional
+        Budget fields overriding the suite's (:class:`optbench.Budget`).
+    device, dtype, spectrum, jobs, backend, time_limit, plugins, rerun
+        As the options of ``optbench run`` (``spectrum=False`` is ``--no-spectrum``).
+    progress : bool
+        Show a progress bar (default off).
+
+    Returns
+    -------
+    optbench.store.Results
+        The runs of this call (those just computed and those already stored), their traces
+        and evaluation-point metrics.
+    """
+    from .execute import execute
+    from .registry import load_plugin
+    from .store import Results, Store
+    from .suite import select_suite
+
+    for path in plugins:
+        load_plugin(path)
+    chosen = select_suite(suite, problems, optimizers, source="optbench.run_suite")
+    if seeds is not None:
+        chosen.seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+        if not chosen.seeds or min(chosen.seeds) < 0:
+            raise ConfigError(f"seeds={seeds!r}: give a count >= 1 or a list of seeds >= 0")
+    if spectrum is not None:
+        chosen.spectrum = spectrum
+    chosen.device = device or chosen.device
+    chosen.dtype = dtype or chosen.dtype
+    chosen = chosen.with_budget(max_steps=max_steps, max_evals=max_evals, max_seconds=max_seconds,
+                                target_gap=target_gap, eval_every=eval_every)
+    job_list = chosen.jobs()
+    store = Store(db)
+    summary = execute(job_list, store, backend=backend, n_jobs=jobs, plugins=list(plugins), rerun=rerun,
+                      progress=progress, time_limit=time_limit if time_limit is not None else chosen.time_limit)
+    if summary.interrupted:  # every finished run is stored; the same call again computes the rest
+        raise KeyboardInterrupt
+    return Results(store).subset({j.key for j in job_list})

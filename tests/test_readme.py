@@ -1,0 +1,36 @@
+"""The README's Python examples run as written (each block follows a ``<!-- test:NAME -->``
+marker), in a fresh directory, in this process."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def readme_block(name: str) -> str:
+    """The fenced code block right after ``<!-- test:NAME -->`` in README.md."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(rf"<!-- test:{re.escape(name)} -->\n```\w*\n(.*?)```", text, re.S)
+    assert match, f"README.md has no block marked <!-- test:{name} -->"
+    return match.group(1)
+
+
+def test_python_api_example(tmp_path, monkeypatch, capsys):
+    import matplotlib.figure
+
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(readme_block("python-api"), "README.md:python-api", "exec"), namespace)
+    results = namespace["results"]
+    assert len(results.runs) == 6 and set(results.runs["optimizer_id"]) == {"gd[lr=0.001]", "gd[lr=0.01]", "lbfgs"}
+    for frame in (results.runs, results.traces):
+        assert {"problem_id", "optimizer_id"} <= set(frame.columns) and len(frame)
+    assert {"problem_id", "optimizer_id"} <= set(results.evals.columns)
+    assert isinstance(namespace["figures"]["convergence-1"], matplotlib.figure.Figure)
+    assert (tmp_path / "convergence.png").stat().st_size > 1000
+    assert (tmp_path / "reports" / "notebook" / "index.html").exists()
+    rec = namespace["rec"]
+    assert "converged 35 44" in capsys.readouterr().out and rec.status == "converged"
+    assert len(namespace["stored"].runs) == 6
