@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import GAP_TARGETS, hitting_times, seconds_per_step, with_reference
-from .store import varying_labels
+from .labels import configuration_labels
 
 METRICS = ("seconds_per_step", "nfev_to_target", "final_gap")
 
@@ -128,19 +128,20 @@ def _change(base: np.ndarray, new: np.ndarray, factor: float, alpha: float, min_
 
 
 def _combined(base, new) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Runs and traces of both sets, keys prefixed by side, ids labelled over the union."""
+    """Runs and traces of both sets, keys prefixed by side, ids labelled within each side."""
     runs, traces = [], []
     for side, res in (("base", base), ("new", new)):
         r = res.runs.copy()
         r["side"] = side
+        # labelled per side: the two sets differ in code, not in configuration, so a budget
+        # changed between them is a change to judge, not another id
+        r["problem_id"], r["optimizer_id"] = configuration_labels(r)
         r["key"] = side + ":" + r["key"].astype(str)
         runs.append(r)
         t = res.traces[["key", "step", "fun", "nfev", "seconds"]].copy()
         t["key"] = side + ":" + t["key"].astype(str)
         traces.append(t)
     runs = pd.concat(runs, ignore_index=True)
-    runs["problem_id"] = varying_labels(runs["problem"], runs["problem_params"])
-    runs["optimizer_id"] = varying_labels(runs["optimizer"], runs["hyperparameters"])
     return runs, pd.concat(traces, ignore_index=True)
 
 

@@ -25,6 +25,7 @@ from typing import Iterable
 import numpy as np
 
 from .errors import StoreError
+from .labels import configuration_labels
 
 SCHEMA_VERSION = 1
 APPLICATION = "optbench"
@@ -281,8 +282,7 @@ class Results:
         runs = pd.read_sql_query("SELECT * FROM runs ORDER BY problem, optimizer, seed", conn)
         for col in JSON_COLUMNS:
             runs[col] = runs[col].map(lambda s: json.loads(s) if isinstance(s, str) else None)
-        runs["problem_id"] = varying_labels(runs.problem, runs.problem_params)
-        runs["optimizer_id"] = varying_labels(runs.optimizer, runs.hyperparameters)
+        runs["problem_id"], runs["optimizer_id"] = configuration_labels(runs)
         self.runs = runs
         frames = {}
         for key, name, data in conn.execute("SELECT key, name, data FROM traces WHERE name != 'x'"):
@@ -333,30 +333,6 @@ class Results:
         with _sqlite_errors(self.path, "read"):
             row = self._conn.execute("SELECT data FROM traces WHERE key = ? AND name = 'x'", (key,)).fetchone()
         return _trace_array(row[0], key, "x", self.path) if row else None
-
-
-def varying_labels(names, params) -> list[str]:
-    """Readable ids such as ``adam[lr=0.01]``: a name plus only the parameters that vary
-    between the runs of that name (a single configuration is just its name)."""
-    names, params = list(names), [p or {} for p in params]
-    varying: dict[str, list[str]] = {}
-    for name in set(names):
-        configs = [p for n, p in zip(names, params) if n == name]
-        keys = sorted({k for c in configs for k in c})
-        varying[name] = [k for k in keys if len({json.dumps(c.get(k), sort_keys=True) for c in configs}) > 1]
-    labels = []
-    for name, p in zip(names, params):
-        keys = varying[name]
-        if not keys:
-            labels.append(name)
-            continue
-        inner = ",".join(f"{k}={_short(p.get(k))}" for k in keys)
-        labels.append(f"{name}[{inner}]")
-    return labels
-
-
-def _short(value) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def load(path: str | Path) -> Results:

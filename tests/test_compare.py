@@ -75,11 +75,11 @@ def test_planted_convergence_regression_real_runs(base, tmp_path):
     result = compare(base, new)
     assert result.regressed
     t = result.table.set_index(["problem_id", "optimizer_id"])
-    row = t.loc[("sphere", "gd")]
+    row = t.loc[("sphere[start=random]", "gd[lr=0.1]")]
     assert "converges worse" in row["verdict"]
     assert row["change_final_gap"] == "worse" and row["ratio_final_gap"] > 10
     assert row["change_nfev_to_target"] == "worse" and row["new_nfev_to_target"] == np.inf
-    assert t.loc[("sphere", "lbfgs"), "verdict"] == "only in base"  # reported, not a regression
+    assert t.loc[("sphere[start=random]", "lbfgs"), "verdict"] == "only in base"  # reported, not a regression
 
 
 def test_improvement_is_better_not_a_regression():
@@ -114,13 +114,13 @@ def test_mann_whitney_with_enough_seeds():
 
 
 def test_labels_are_matched_over_both_sets(base, tmp_path):
-    # the new set adds a second learning rate: labels become gd[lr=...] on both sides
+    # the new set adds a second learning rate: each id names what differs from the defaults
     new = run_suite(tmp_path / "grid.sqlite", CONFIGS[:1] + [("sphere", {"start": "random"}, "gd", {"lr": 0.2})])
     table = compare(base, new).table.set_index(["problem_id", "optimizer_id"])
     # same configuration, same seeds: identical convergence (timings are re-measured, so not compared here)
-    row = table.loc[("sphere", "gd[lr=0.1]")]
+    row = table.loc[("sphere[start=random]", "gd[lr=0.1]")]
     assert row["change_final_gap"] == "same" and row["ratio_nfev_to_target"] == 1.0
-    assert table.loc[("sphere", "gd[lr=0.2]"), "verdict"] == "only in new"
+    assert table.loc[("sphere[start=random]", "gd[lr=0.2]"), "verdict"] == "only in new"
 
 
 def test_factors_below_one_are_rejected(base):

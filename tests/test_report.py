@@ -19,9 +19,13 @@ from optbench.runner import RunRecord
 EVIL = "<script>alert(1)</script>"
 
 
+BUDGET = optbench.Budget(max_steps=40, target_gap=1e-8)
+
+
 def synthetic(key, problem, optimizer, seed, fun, *, status="budget", message="", f_star=0.0, x=None,
               suite="quick", params=None, hp=None):
-    """A hand-made run record (the store does not check names against the registry)."""
+    """A hand-made run record (the store does not check names against the registry), with the
+    budget of the real runs so that it is the same configuration."""
     fun = np.asarray(fun, dtype=float)
     n = fun.size
     trace = {"step": np.arange(n), "fun": fun, "nfev": np.arange(1, n + 1), "seconds": np.linspace(0, 1e-3 * n, n)}
@@ -29,7 +33,7 @@ def synthetic(key, problem, optimizer, seed, fun, *, status="budget", message=""
         trace["x"] = np.asarray(x, dtype=float)
     finite = fun[np.isfinite(fun)]
     return RunRecord(key=key, problem=problem, problem_params=params or {}, optimizer=optimizer,
-                     hyperparameters=hp or {}, seed=seed, device="cpu", dtype="float64", budget={}, status=status,
+                     hyperparameters=hp or {}, seed=seed, device="cpu", dtype="float64", budget=BUDGET.to_dict(), status=status,
                      message=message, fun=float(fun[-1]), best=float(finite.min()) if finite.size else math.nan,
                      f0=float(fun[0]), f_star=f_star, steps=n - 1, nfev=n, njev=n, seconds=1e-3 * n, trace=trace,
                      suite=suite)
@@ -39,7 +43,7 @@ def synthetic(key, problem, optimizer, seed, fun, *, status="budget", message=""
 def results(tmp_path_factory):
     path = tmp_path_factory.mktemp("report") / "results.sqlite"
     store = optbench.Store(path)
-    budget = optbench.Budget(max_steps=40, target_gap=1e-8)
+    budget = BUDGET
     problems = [("sphere", {"start": "random"}), ("rosenbrock", {}), ("quadratic", {"dim": 4, "kappa": 10.0})]
     optimizers = [("gd", {"lr": 0.01}), ("gd", {"lr": 0.1}), ("adam", {"lr": 0.05}), ("lbfgs", {})]
     for (problem, params) in problems:

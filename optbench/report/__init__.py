@@ -29,7 +29,7 @@ import pandas as pd
 from .. import metrics
 from ..errors import ConfigError
 from ..export import tidy_runs
-from ..store import varying_labels
+from ..labels import configuration_labels
 from ..tuning.frames import group_keys, is_trial, status_counts
 from ..tuning.settings import TRIAL_PREFIX, TUNED_PREFIX
 from .content import Bullets, Paragraph, Report, Section, Table, fmt_value
@@ -67,7 +67,7 @@ def _select(results, suite: str | None) -> _Selection:
     evals = results.evals
     evals = evals[evals["key"].isin(set(runs["key"]))] if evals is not None and len(evals) else pd.DataFrame(
         columns=["key", "metric", "step", "value"])
-    tuning = SimpleNamespace(runs=runs.assign(problem_id=varying_labels(runs["problem"], runs["problem_params"])),
+    tuning = SimpleNamespace(runs=runs.assign(problem_id=configuration_labels(runs)[0]),
                              evals=evals)
     compared = _compared(runs)
     if compared.empty:
@@ -82,7 +82,8 @@ def _select(results, suite: str | None) -> _Selection:
 
 
 def _compared(runs: pd.DataFrame) -> pd.DataFrame:
-    """The runs the report ranks, with ``problem_id`` and ``optimizer_id`` naming only what varies.
+    """The runs the report ranks, with ``problem_id`` and ``optimizer_id`` from
+    :func:`optbench.labels.configuration_labels` (the name plus what differs from the defaults).
 
     Tuning trials are left out. Where a problem x optimizer was evaluated with tuned
     hyperparameters (label ``tuned:<suite>``), those runs stand for the optimizer under the id
@@ -95,11 +96,9 @@ def _compared(runs: pd.DataFrame) -> pd.DataFrame:
     tuned_groups = {g for g, t in zip(groups, tuned) if t}
     keep = np.array([t or g not in tuned_groups for g, t in zip(groups, tuned)], dtype=bool)
     runs, tuned = runs[keep], tuned[keep]
-    plain = ~tuned
-    optimizer_id = runs["optimizer"] + " (tuned)"
-    optimizer_id[plain] = varying_labels(runs["optimizer"][plain], runs["hyperparameters"][plain])
-    return runs.assign(problem_id=varying_labels(runs["problem"], runs["problem_params"]),
-                       optimizer_id=optimizer_id).reset_index(drop=True)
+    problem_id, optimizer_id = configuration_labels(runs)
+    optimizer_id = np.where(tuned, runs["optimizer"] + " (tuned)", optimizer_id)
+    return runs.assign(problem_id=problem_id, optimizer_id=optimizer_id).reset_index(drop=True)
 
 
 def _summary(runs_ref: pd.DataFrame) -> pd.DataFrame:
