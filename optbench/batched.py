@@ -15,8 +15,8 @@ operations: torch's vectorised kernels on ``(S, dim)`` may round differently tha
 traces agree to about ``1e-15`` relative, not bit for bit.
 
 Every row gets the record the serial runner (:func:`optbench.runner.run`) would give it:
-``f(X_i)`` per step in a preallocated ``(steps + 1, S)`` trace (written on the device, read
-back every ``CHECK_EVERY`` steps, no host synchronisation per step), the runner's own
+``f(X_i)`` per step in a ``(rows, S)`` trace that doubles as the run grows (written on the
+device, read back every ``CHECK_EVERY`` steps, no host synchronisation per step), the runner's own
 stopping rules applied to each column (``converged``, ``diverged``; ``budget`` when steps or
 evaluations run out), the same cut-back to the stopping row, the same evaluation counts
 (every closure call evaluates every row), the same key, and the same final Hessian spectrum,
@@ -198,7 +198,7 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
     xs: list[torch.Tensor] = []
     nfevs: list[int] = []
     stamps: list[float] = []
-    capacity = budget.max_steps + 1 if budget.max_steps else 1024
+    capacity = runner.initial_rows(budget)
     fun_buf = torch.empty(capacity, n_rows, device=dev, dtype=x0.dtype)
     x_buf = torch.empty(capacity, *x0.shape, device=dev, dtype=x0.dtype) if record_x else None
     written = 0  # rows of the buffers filled so far
@@ -227,7 +227,7 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
             raise ValueError(f"{problem.name}.f returned shape {tuple(chunk.shape[1:])} for {n_rows} points; "
                              f"expected ({n_rows},)")
         end_row = first_row + chunk.shape[0]
-        if end_row > fun_buf.shape[0]:  # no step budget: double the buffers
+        if end_row > fun_buf.shape[0]:  # the run outgrew the buffers: double them
             fun_buf, x_buf = _grown(fun_buf, end_row), None if x_buf is None else _grown(x_buf, end_row)
         fun_buf[first_row:end_row].copy_(chunk)
         if xs:

@@ -15,6 +15,7 @@ from .errors import OptbenchError
 
 DEFAULT_DB = "optbench.sqlite"
 DEFAULT_SUITE = "quick"  # optbench.suite.DEFAULT_SUITE, without importing it for --help
+MAX_RUNS = 100_000  # a larger request runs only with --yes
 
 
 def _add_plugin(p: argparse.ArgumentParser) -> None:
@@ -52,6 +53,8 @@ def _add_execution(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="DIR", help="report directory (default reports/<suite>)")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--yes", action="store_true",
+                   help=f"run a request of more than {MAX_RUNS:,} runs (refused without it)")
     p.add_argument("--threads", type=int, default=1, metavar="N",
                    help="torch intra-op threads per process (default 1: small problems run fastest and time "
                         "most steadily single-threaded; raise it for large models on the CPU)")
@@ -235,7 +238,7 @@ def _suite_from_args(args):
             from .errors import ConfigError
 
             raise ConfigError(f"--seeds {args.seeds} must be >= 1")
-        suite.seeds = list(range(args.seeds))
+        suite.seeds = range(args.seeds)
     if args.no_spectrum:
         suite.spectrum = False
     if args.device:
@@ -244,6 +247,19 @@ def _suite_from_args(args):
         suite.dtype = args.dtype
     return suite.with_budget(max_steps=args.max_steps, max_evals=args.max_evals, max_seconds=args.max_seconds,
                              target_gap=args.target_gap, eval_every=args.eval_every)
+
+
+def _check_size(suite, yes: bool) -> None:
+    """Refuse a request of more than :data:`MAX_RUNS` runs unless ``--yes``: counted before
+    the grids are expanded, so that a typo (``--seeds 1000000``) is caught in seconds."""
+    from .errors import ConfigError
+
+    problems, optimizers, seeds = suite.size()
+    total = problems * optimizers * seeds
+    if total > MAX_RUNS and not yes:
+        raise ConfigError(f"{suite.source}: this request is {total:,} runs ({problems:,} problem configurations x "
+                          f"{optimizers:,} optimizer configurations x {seeds:,} seeds), more than {MAX_RUNS:,}; "
+                          "pass --yes to run them all, or narrow the grids, seeds or selections")
 
 
 def _set_threads(n: int) -> None:
@@ -273,6 +289,7 @@ def cmd_run(args) -> int:
         _check_writable_dir(report_dir, "--report")
     _check_writable_dir(Path(args.db).parent, "--db")
     _load_plugins(args.plugin)
+    _check_size(suite, args.yes)
     jobs = suite.jobs()
     tuned_jobs = []
     if args.tuned:
@@ -296,10 +313,8 @@ def cmd_run(args) -> int:
     if summary.interrupted:
         return 130
     if report_dir is not None:
-        from .report import write_report
-
-        paths = (write_report(results.subset({j.key for j in jobs}), report_dir) if tuned_jobs
-                 else write_report(results, report_dir, suite=suite.name))
+        paths = (_write_report(results.subset({j.key for j in jobs}), report_dir) if tuned_jobs
+                 else _write_report(results, report_dir, suite=suite.name))
         print(f"report: {paths['html']}", file=sys.stderr)
     print(f"done in {time.perf_counter() - t0:.1f} s ({summary.done} computed, {summary.skipped} from the store)",
           file=sys.stderr)
@@ -351,6 +366,7 @@ def cmd_tune(args) -> int:
         _check_writable_dir(report_dir, "--report")
     _check_writable_dir(Path(args.db).parent, "--db")
     _load_plugins(args.plugin)
+    _check_size(suite, args.yes)
     store = Store(args.db)
     outcome = run_protocol(suite, settings, store, output=output, evaluate=not args.no_evaluate,
                            backend=args.backend, n_jobs=args.jobs, plugins=args.plugin, time_limit=time_limit,
@@ -366,13 +382,25 @@ def cmd_tune(args) -> int:
         evaluation = results.subset(set(outcome.tuned_keys + outcome.default_keys))
         print(format_comparison(tuned_vs_default_frame(evaluation)))
         if report_dir is not None:
-            from .report import write_report
-
             protocol = results.subset(set(outcome.trial_keys + outcome.tuned_keys + outcome.default_keys))
-            paths = write_report(protocol, report_dir)
+            paths = _write_report(protocol, report_dir)
             print(f"report: {paths['html']}", file=sys.stderr)
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
+
+
+def _write_report(results, out_dir: Path, **options) -> dict[str, Path]:
+    """:func:`optbench.report.write_report`; a directory that cannot take the files (a full
+    disk, a permission) is a one-line error that says where the runs are and how to retry."""
+    from .report import write_report
+
+    try:
+        return write_report(results, out_dir, **options)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise OptbenchError(f"the report could not be written to {str(out_dir)!r}: {exc.strerror or exc}{where}; the "
+                            f"runs are stored in {str(results.path)!r}: free some space or choose another directory, "
+                            f"then `optbench report --db {results.path} -o DIR`") from None
 
 
 def _summary_text(results, keys: set[str]) -> str:
@@ -405,13 +433,12 @@ def _check_writable_dir(path: Path, option: str = "-o/--output") -> None:
 
 def cmd_report(args) -> int:
     _load_plugins(args.plugin)
-    from .report import write_report
     from .store import load
 
     results = load(args.db)
     out = Path(args.output) if args.output else Path("reports") / Path(args.db).stem
     _check_writable_dir(out)
-    paths = write_report(results, out, x=args.x, suite=args.suite)
+    paths = _write_report(results, out, x=args.x, suite=args.suite)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0
@@ -458,19 +485,113 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    """The command; returns its exit status (0 ok, 1 a regression or failed check, 2 bad input or
+    an environment error, 130 interrupted, 141 stdout's reader went away)."""
+    _reopen_closed_standard_streams()
+    saved_stderr = sys.stderr
+    sys.stderr = _Diagnostics(sys.stderr)
     try:
+        return _main(argv)
+    finally:
+        sys.stderr = saved_stderr
+
+
+def _main(argv: list[str] | None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
         return COMMANDS[args.command](args)
     except OptbenchError as exc:
-        print(f"optbench: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _error(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         print("optbench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if _stdout_gone():  # `optbench list problems | head -1`: stop quietly, as Unix tools do
+            return 141
+        raise
+    except UnicodeDecodeError as exc:
+        return _error(f"a file is not UTF-8 text ({exc}); save it as UTF-8")
+    except OSError as exc:
+        where = f" {str(exc.filename)!r}" if exc.filename else ""
+        return _error(f"cannot access{where}: {exc.strerror or exc} (check the path, its permissions and the free "
+                      "disk space; runs already finished are in the results database)")
+
+
+def _error(message: str, code: int = 2) -> int:
+    print(f"optbench: error: {message}", file=sys.stderr)
+    return code
+
+
+def _reopen_closed_standard_streams() -> None:
+    """Give a closed descriptor 0, 1 or 2 (``2>&-``) to ``/dev/null``, as Unix daemons do, so
+    that no file opened later takes its number and every write to it succeeds unseen."""
+    import os
+
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")
+
+
+class _Diagnostics:
+    """``sys.stderr`` for the duration of a command: messages and the progress bar are
+    diagnostics, so a reader that has gone away (a closed pipe) drops them and the work goes on."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (BrokenPipeError, ValueError):  # ValueError: the stream was closed
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (BrokenPipeError, ValueError):
+            self._drop()
+
+    def _drop(self) -> None:
+        import os
+
+        self._stream = open(os.devnull, "w")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it; if so, point it at ``/dev/null``
+    so that the interpreter's last flush cannot fail again."""
+    import os
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poll = select.poll()
+        poll.register(fd, select.POLLOUT)
+        gone = any(events & select.POLLERR for _, events in poll.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+    if gone:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    return gone
 
 
 if __name__ == "__main__":  # pragma: no cover

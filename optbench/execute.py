@@ -68,6 +68,7 @@ from .suite import Job
 BACKENDS = ("serial", "processes", "dask")
 FAULT_STATUSES = ("failed", "timeout")
 MAX_FAULTS_SHOWN = 20
+MAX_WAIT = 3600.0  # seconds: the longest single wait for a deadline (a time limit of 1e300 s waits in these)
 
 
 @dataclass
@@ -160,6 +161,12 @@ def _serial(jobs: list[Job], plugins, n_jobs, time_limit, batch: bool = True) ->
             yield from run_batched(group)
         else:
             yield run_job(group[0])
+
+
+def _wait(deadline: float) -> float:
+    """Seconds to wait for ``deadline`` (``time.monotonic`` clock), at most :data:`MAX_WAIT`:
+    the system's waits overflow on huge timeouts; the loop waits again after a short one."""
+    return min(MAX_WAIT, max(0.0, deadline - time.monotonic()))
 
 
 # ---------------------------------------------------------------------------------------
@@ -292,7 +299,7 @@ def _processes(jobs: list[Job], plugins, n_jobs: int, time_limit: float | None, 
                 if w.ready and w.job is None and queue:
                     w.submit(queue.popleft(), time_limit)
             next_deadline = min(w.deadline for w in workers)
-            timeout = None if next_deadline == float("inf") else max(0.0, next_deadline - time.monotonic())
+            timeout = None if next_deadline == float("inf") else _wait(next_deadline)
             ready = set(wait([w.conn for w in workers] + [w.process.sentinel for w in workers], timeout))
             for i, w in enumerate(workers):
                 record, replace = None, False
@@ -442,7 +449,7 @@ def _dask_records(client, jobs: list[Job], sources, time_limit: float | None) ->
                 tasks[key] = _DaskTask(future, job)
                 future.add_done_callback(lambda f: inbox.put(("done", f)))
             deadlines = [t.started + time_limit for t in tasks.values() if time_limit and t.started is not None]
-            timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            timeout = _wait(min(deadlines)) if deadlines else None
             try:
                 kind, payload = inbox.get(timeout=timeout)
             except queue_module.Empty:

@@ -137,7 +137,7 @@ class OptimizerSpec:
         """The full hyperparameter dict: defaults overridden by ``hyperparameters``.
 
         Unknown names are an error that lists the accepted ones; values are checked
-        against the declared search space's type (a number where a number is expected).
+        against their declared types by :meth:`check_types`.
         """
         hyperparameters = dict(hyperparameters or {})
         unknown = sorted(set(hyperparameters) - set(self.hyperparameters))
@@ -147,18 +147,39 @@ class OptimizerSpec:
                 f"optimizer {self.name!r} has no hyperparameter {', '.join(map(repr, unknown))}; "
                 f"accepted hyperparameters (with defaults): {accepted}"
             )
-        resolved = {**self.hyperparameters, **hyperparameters}
+        self.check_types(hyperparameters)
+        return {**self.hyperparameters, **hyperparameters}
+
+    def check_types(self, hyperparameters: dict[str, Any]) -> None:
+        """Each value must have the type its declaration (the factory's default) gives it:
+        ``true``/``false`` for a bool, an integer for an int, a finite number (integer or
+        float) for a float, a string for a str; a default of ``None`` or of another type
+        declares no type. Values are final numbers here (after any per-problem resolution)."""
         for key, value in hyperparameters.items():
             default = self.hyperparameters[key]
-            if isinstance(default, (int, float)) and not isinstance(default, bool):
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ConfigError(
-                        f"optimizer {self.name!r}: hyperparameter {key}={value!r} must be a "
-                        f"number (default {default!r})"
-                    )
-                if not math.isfinite(value):
-                    raise ConfigError(f"optimizer {self.name!r}: hyperparameter {key}={value!r} must be finite")
-        return resolved
+            declared = _declared_type(default)
+            if declared is None:
+                continue
+            types, words = declared
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise ConfigError(f"optimizer {self.name!r}: hyperparameter {key}={value!r} must be {words} "
+                                  f"(default {default!r})")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"optimizer {self.name!r}: hyperparameter {key}={value!r} must be finite")
+
+
+def _declared_type(default: Any) -> tuple[tuple[type, ...], str] | None:
+    """The types a hyperparameter whose default is ``default`` accepts, and their name in words;
+    ``None``: any value (a default of ``None`` or of another type declares no type)."""
+    if isinstance(default, bool):
+        return (bool,), "true or false"
+    if isinstance(default, int):
+        return (int,), "an integer"
+    if isinstance(default, float):
+        return (int, float), "a finite number"
+    if isinstance(default, str):
+        return (str,), "a string"
+    return None
 
 
 def factory_defaults(factory: Callable, *, driver: bool) -> dict[str, Any]:

@@ -16,8 +16,8 @@ evaluated once more unless the method already evaluated it (L-BFGS's line search
 
 No host synchronisation per step: objective values stay on the run's device (the detached
 loss of each step is kept; every ``CHECK_EVERY`` steps one ``torch.stack`` writes the chunk
-into a preallocated tensor) and are read back once per chunk to test the stopping rules;
-when a rule fires at row ``j`` the run is cut back to row ``j``, so the record does not
+into a trace buffer that doubles as the run grows) and are read back once per chunk to test
+the stopping rules; when a rule fires at row ``j`` the run is cut back to row ``j``, so the record does not
 depend on the check interval. On CPU each step is time-stamped with ``perf_counter``; on a
 GPU the stamps are re-anchored at the synchronised check points.
 
@@ -51,6 +51,7 @@ from .registry import get_optimizer, get_problem
 from .theory import resolve_expressions
 
 CHECK_EVERY = 32
+TRACE_ROWS = 1024  # rows a trace buffer starts with; it doubles as the run needs (never sized from max_steps)
 TRAJECTORY_MAX_DIM = 3
 STATUSES = ("converged", "budget", "stopped", "diverged", "failed", "timeout")
 
@@ -178,6 +179,12 @@ def job_key(problem: str, problem_params: dict, optimizer: str, hyperparameters:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def initial_rows(budget: Budget) -> int:
+    """The rows a trace buffer starts with: the whole run when it is short, else
+    :data:`TRACE_ROWS` (a budget of 10**12 steps must not allocate 10**12 rows up front)."""
+    return min(budget.max_steps + 1, TRACE_ROWS) if budget.max_steps else TRACE_ROWS
+
+
 def _peak_memory(device: torch.device) -> int | None:
     if device.type == "cuda":
         return int(torch.cuda.max_memory_allocated(device))
@@ -192,7 +199,7 @@ def _peak_memory(device: torch.device) -> int | None:
 
 
 class _Recorder:
-    """Preallocated trace buffers; rows are iterates ``x_0, x_1, ...``."""
+    """Trace buffers that grow with the run (doubling); rows are iterates ``x_0, x_1, ...``."""
 
     def __init__(self, capacity: int, device, dtype, dim: int, record_x: bool):
         self.fun = torch.empty(capacity, device=device, dtype=dtype)
@@ -385,8 +392,7 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
     opt = spec.factory(inst.params, **kwargs)
     params = inst.params
     record_x = inst.dim <= TRAJECTORY_MAX_DIM
-    capacity = (budget.max_steps + 1) if budget.max_steps else 1024
-    rec = _Recorder(capacity, dev, params[0].dtype, inst.dim, record_x)
+    rec = _Recorder(initial_rows(budget), dev, params[0].dtype, inst.dim, record_x)
     # per-step values of a stochastic problem are minibatch / noisy losses: the target is
     # not tested on them (the run spends its budget; its gap is that of the full objective)
     rules = _Rules(budget, None if inst.stochastic else inst.f_star)
@@ -401,7 +407,7 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
         begin_step = inst.begin_step
 
     # Rows gathered between check points: objective values stay on the device (one stack
-    # per chunk writes them into the preallocated buffer), counts and time stamps are host
+    # per chunk writes them into the growing trace buffer), counts and time stamps are host
     # numbers. Everything the loop touches per step is a local, a cell or a bound method.
     funs: list[torch.Tensor] = []
     xs: list[torch.Tensor] = []
@@ -598,7 +604,7 @@ class DriverTask:
         ref = inst.params[0]
         self._dtype, self._device = ref.dtype, ref.device
         self.x0 = self._flat.x().detach().cpu().double().numpy()
-        self.max_iter = budget.max_steps or 10**9
+        self.max_iter = min(budget.max_steps or 10**9, 10**9)  # a C int for scipy; the budget stops the run
         self.nfev = 0
         self.nhev = 0
         self.steps = 0
@@ -664,8 +670,7 @@ def _run_driver(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict
             f"driver {spec.name!r} runs its own loop and line search, which need a deterministic objective; "
             f"problem {record.problem!r} is stochastic (minibatches or noise): use it full-batch or with a "
             "torch.optim-style optimizer")
-    rec = _Recorder(min(budget.max_steps or 1024, 1 << 20) + 1, "cpu", torch.float64, inst.dim,
-                    inst.dim <= TRAJECTORY_MAX_DIM)
+    rec = _Recorder(initial_rows(budget), "cpu", torch.float64, inst.dim, inst.dim <= TRAJECTORY_MAX_DIM)
     rules = _Rules(budget, inst.f_star)
     task = DriverTask(inst, budget, rec, rules)
     status, message, row = None, "", None

@@ -137,17 +137,47 @@ def _real(value) -> float | None:
     return value if math.isfinite(value) else (None if math.isnan(value) else value)
 
 
+def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection: ``mode=ro``; ``immutable=1`` where SQLite cannot create the
+    ``-shm`` file that a WAL-mode database needs even for reading (a read-only directory)."""
+    uri = path.resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60.0, isolation_level=None)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "not a database" in str(exc) or "malformed" in str(exc):
+            raise
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StoreError(
+            f"results file {str(path)!r} cannot be read where it is: its directory is read-only and its write-ahead "
+            f"log {str(wal)!r} still holds runs not yet copied into the file; copy both files to a writable "
+            "directory and pass that path with --db"
+        )
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+
+
 class Store:
     """A results database; opening a path that does not exist creates it.
 
+    ``readonly=True`` opens an existing file for reading only (``report``, ``export``,
+    ``compare``): through SQLite's ``mode=ro`` URI, and where even that cannot work -- a
+    WAL-mode file in a read-only directory or on read-only media, where SQLite cannot create
+    the ``-shm`` index it needs -- as ``immutable=1``, which reads the file as it is on disk
+    (refused, with the reason, when a ``-wal`` log beside it still holds runs not yet copied
+    into the file). A writer (``run``, ``tune``) that cannot write says so when it opens.
+
     Raises :class:`~optbench.errors.StoreError` for a file that is not an optbench database,
-    comes from a newer optbench (schema version), or is damaged.
+    comes from a newer optbench (schema version), is damaged, or cannot be written by a writer.
     """
 
-    def __init__(self, path: str | Path, *, create: bool = True):
+    def __init__(self, path: str | Path, *, create: bool = True, readonly: bool = False):
         self.path = Path(path)
+        self.readonly = readonly
         exists = self.path.exists() and self.path.stat().st_size > 0
-        if not exists and not create:
+        if not exists and (readonly or not create):
             raise StoreError(f"results file {str(self.path)!r} does not exist (run `optbench run --db {self.path}` first)")
         if not exists:
             try:
@@ -155,18 +185,33 @@ class Store:
             except OSError as exc:
                 raise StoreError(f"cannot create the directory for results file {str(self.path)!r}: {exc}") from exc
         try:
-            self.conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
-            self.conn.execute("PRAGMA busy_timeout = 60000")
+            if readonly:
+                self.conn = _connect_readonly(self.path)
+            else:
+                self.conn = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+                self.conn.execute("PRAGMA busy_timeout = 60000")
             if exists:
                 self._check_existing()
             else:
                 self._create()
-            self.conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.DatabaseError as exc:
+            if not readonly:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            if readonly or "not a database" in str(exc) or "malformed" in str(exc):
+                raise self._unreadable(exc) from exc
             raise StoreError(
-                f"{str(self.path)!r} is not a readable optbench results database ({exc}): it is damaged or not "
-                "an SQLite file; pass another --db path, or move this file away"
+                f"cannot write results file {str(self.path)!r} ({exc}): the file or its directory is read-only, "
+                "or the disk is full; `optbench report`/`export`/`compare` can still read it; to run, pass "
+                "another --db path or make it writable"
             ) from exc
+        except sqlite3.DatabaseError as exc:
+            raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: Exception) -> StoreError:
+        return StoreError(
+            f"{str(self.path)!r} is not a readable optbench results database ({exc}): it is damaged or not "
+            "an SQLite file; pass another --db path, or move this file away"
+        )
 
     def _create(self) -> None:
         with self.conn:
@@ -185,7 +230,7 @@ class Store:
                 "move it away (or pass another --db) and re-run the suite"
             )
         tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not tables:
+        if not tables and not self.readonly:
             self._create()
             return
         if "meta" not in tables:
@@ -194,7 +239,11 @@ class Store:
         meta = dict(self.conn.execute("SELECT name, value FROM meta").fetchall())
         if meta.get("application") != APPLICATION:
             raise StoreError(f"{str(self.path)!r} is not an optbench results database")
-        version = int(meta.get("schema_version", "0"))
+        version_text = str(meta.get("schema_version", "0"))
+        if not version_text.isdigit():
+            raise CorruptStoreError(f"results file {str(self.path)!r} is damaged: its schema version "
+                                    f"{version_text!r} is not a whole number; pass another --db path")
+        version = int(version_text)
         if version > SCHEMA_VERSION:
             raise StoreError(
                 f"{str(self.path)!r} has schema version {version}, newer than this optbench understands "
@@ -202,6 +251,13 @@ class Store:
             )
         if version < SCHEMA_VERSION:
             raise StoreError(f"{str(self.path)!r} has an old schema version {version}; re-run the suite into a new file")
+        missing = [t for t in ("runs", "traces", "evals") if t not in tables]
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
+        missing += [f"runs.{name}" for name, _ in RUN_COLUMNS if "runs" in tables and name not in columns]
+        if missing:
+            raise CorruptStoreError(f"results file {str(self.path)!r} is damaged: it has optbench's metadata but "
+                                    f"lacks {', '.join(missing[:5])}; move it away (or pass another --db) "
+                                    "and re-run the suite")
 
     # -- writing -------------------------------------------------------------
     def add(self, record) -> bool:
@@ -336,6 +392,5 @@ class Results:
 
 
 def load(path: str | Path) -> Results:
-    """Open a results database read-only-in-spirit and return its tidy frames."""
-    store = Store(path, create=False)
-    return Results(store)
+    """Open a results database read-only (see :class:`Store`) and return its tidy frames."""
+    return Results(Store(path, readonly=True))

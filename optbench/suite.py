@@ -34,12 +34,13 @@ and ``--optimizers "adam[lr=1e-2],lbfgs"`` (benchopt's syntax).
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import sys
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -90,7 +91,7 @@ class Suite:
     name: str
     problems: list[Selection]
     optimizers: list[Selection]
-    seeds: list[int] = field(default_factory=lambda: [0])
+    seeds: Sequence[int] = field(default_factory=lambda: [0])  # a list, or a range for `seeds = N`
     budget: dict[str, Any] = field(default_factory=dict)
     device: str = "auto"
     dtype: str | None = None
@@ -99,6 +100,16 @@ class Suite:
     time_limit: float | None = None
     tune: dict[str, Any] = field(default_factory=dict)  # the [tune] table: see optbench.tuning.settings
     spectrum: bool = True  # the final Hessian spectrum of every run (optbench.runner.run)
+
+    def size(self) -> tuple[int, int, int]:
+        """``(problem configurations, optimizer configurations, seeds)``: :meth:`jobs` makes at
+        most their product, counted without expanding a grid (a size check before the expansion).
+        Unknown names raise as in :meth:`jobs`."""
+        from .registry import OPTIMIZERS, PROBLEMS
+
+        problems = sum(len(PROBLEMS.match(sel.pattern)) * _grid_size(sel.grid) for sel in self.problems)
+        optimizers = sum(len(OPTIMIZERS.match(sel.pattern)) * _grid_size(sel.grid) for sel in self.optimizers)
+        return problems, optimizers, len(self.seeds)
 
     def jobs(self) -> list[Job]:
         """Expand the grids into jobs, validating every name and (hyper)parameter first."""
@@ -221,6 +232,11 @@ def _budget(values: dict, source: str):
         raise ConfigError(f"{source}: {exc}") from None
 
 
+def _grid_size(grid: dict[str, Any]) -> int:
+    """How many cells :func:`_grid` makes of ``grid``."""
+    return math.prod(len(v) if isinstance(v, list) else 1 for v in grid.values())
+
+
 def _grid(grid: dict[str, Any]) -> list[dict[str, Any]]:
     """``{"lr": [1, 2], "beta": 0.9}`` -> ``[{"lr": 1, "beta": 0.9}, {"lr": 2, "beta": 0.9}]``."""
     keys = sorted(grid)
@@ -243,13 +259,25 @@ def builtin_suites() -> dict[str, str]:
     return out
 
 
+def read_text(path: Path, what: str) -> str:
+    """The UTF-8 text of the file at ``path``; a :class:`ConfigError` naming ``what`` it is
+    (``"suite file"``) if it cannot be read or decoded."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {str(path)!r} is not UTF-8 text (byte {exc.start}: {exc.reason}); "
+                          "save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {str(path)!r}: {exc.strerror or exc}") from None
+
+
 def load_suite(name_or_path: str) -> Suite:
     """A built-in suite by name, or a TOML file by path."""
     path = Path(name_or_path)
     if name_or_path.endswith(".toml") or path.exists():
         if not path.is_file():
             raise ConfigError(f"suite file {name_or_path!r} does not exist")
-        return parse_suite(path.read_text(encoding="utf-8"), source=str(path))
+        return parse_suite(read_text(path, "suite file"), source=str(path))
     suites = builtin_suites()
     if name_or_path not in suites:
         raise UnknownNameError(did_you_mean("suite", name_or_path, list(suites)) + " (or pass a path to a .toml file)")
@@ -257,11 +285,9 @@ def load_suite(name_or_path: str) -> Suite:
 
 
 def parse_suite(text: str, *, source: str = "<suite>") -> Suite:
-    """Parse suite TOML; errors name the file, and the line for syntax errors."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: malformed TOML: {exc}") from None
+    """Parse suite TOML; errors name the file, and the line for syntax errors. Every value's
+    type is checked against the schema (the module docstring) before it is used."""
+    data = parse_toml(text, source)
     unknown = sorted(set(data) - SUITE_KEYS)
     if unknown:
         raise ConfigError(f"{source}: unknown key(s) {unknown}; a suite has {sorted(SUITE_KEYS)}")
@@ -269,20 +295,43 @@ def parse_suite(text: str, *, source: str = "<suite>") -> Suite:
         if key not in data:
             raise ConfigError(f"{source}: missing [[{key}]] entries")
     return Suite(
-        name=str(data.get("name", Path(source).stem)),
-        description=str(data.get("description", "")),
+        name=_typed(data, "name", str, Path(source).stem, source),
+        description=_typed(data, "description", str, "", source),
         problems=[_selection(e, PROBLEM_KEYS, "params", source, "problems") for e in _entries(data["problems"], source, "problems")],
         optimizers=[_selection(e, OPTIMIZER_KEYS, "hyperparameters", source, "optimizers")
                     for e in _entries(data["optimizers"], source, "optimizers")],
         seeds=_seeds(data.get("seeds", 1), source),
-        budget=dict(data.get("budget", {})),
-        device=str(data.get("device", "auto")),
-        dtype=data.get("dtype"),
+        budget=dict(_typed(data, "budget", dict, {}, source)),
+        device=_typed(data, "device", str, "auto", source),
+        dtype=_typed(data, "dtype", str, None, source),
         source=source,
         time_limit=_time_limit(data.get("time_limit"), source),
         tune=_tune(data.get("tune", {}), source),
         spectrum=_flag(data.get("spectrum", True), "spectrum", source),
     )
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """The table of a TOML document; a :class:`ConfigError` naming ``source`` and the line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: malformed TOML: arrays or tables nested too deeply") from None
+
+
+_KINDS = {str: "a string", dict: "a table", bool: "true or false"}
+
+
+def _typed(table: dict, key: str, kind: type, default, source: str, where: str = ""):
+    """``table[key]`` (``default`` when absent), which must be of the schema's type ``kind``."""
+    if key not in table:
+        return default
+    value = table[key]
+    if not isinstance(value, kind):
+        raise ConfigError(f"{source}: {where}{key} = {value!r} must be {_KINDS[kind]}")
+    return value
 
 
 def _entries(value, source: str, what: str) -> list[dict]:
@@ -298,10 +347,10 @@ def _selection(entry: dict, allowed: set[str], grid_key: str, source: str, what:
     pattern = entry.get("name") or entry.get("select")
     if not pattern or not isinstance(pattern, str):
         raise ConfigError(f"{source}: each [[{what}]] entry needs name = \"...\" or select = \"tag:...\"")
-    grid = entry.get(grid_key, {})
-    if not isinstance(grid, dict):
-        raise ConfigError(f"{source}: '{grid_key}' of {pattern!r} must be a table")
-    return Selection(pattern, dict(grid), dict(entry.get("budget", {})), entry.get("dtype"))
+    where = f"[[{what}]] {pattern!r}: "
+    grid = _typed(entry, grid_key, dict, {}, source, where)
+    return Selection(pattern, dict(grid), dict(_typed(entry, "budget", dict, {}, source, where)),
+                     _typed(entry, "dtype", str, None, source, where))
 
 
 def _tune(value, source: str) -> dict[str, Any]:
@@ -326,7 +375,7 @@ def _time_limit(value, source: str) -> float | None:
 
 def _seeds(value, source: str) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return list(range(value))
+        return range(value)
     if isinstance(value, list) and value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return list(dict.fromkeys(value))
     raise ConfigError(f"{source}: seeds = {value!r} must be a positive count or a non-empty list of integers")

@@ -290,18 +290,15 @@ class Tuned:
 def read_tuned(path: str | Path) -> Tuned:
     """Read a file written by :func:`write_tuned`; errors name the file and the entry."""
     from .registry import PROBLEMS, get_optimizer
-    from .suite import tomllib
+    from .suite import parse_toml, read_text
 
     path = Path(path)
     source = str(path)
     if not path.is_file():
         raise ConfigError(f"tuned-hyperparameter file {source!r} does not exist (write one with optbench tune -o FILE)")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: malformed TOML: {exc}") from None
+    data = parse_toml(read_text(path, "tuned-hyperparameter file"), source)
     unknown = sorted(set(data) - {"tune", "tuned"})
-    if unknown or not isinstance(data.get("tuned"), list):
+    if unknown or not isinstance(data.get("tuned"), list) or not isinstance(data.get("tune", {}), dict):
         raise ConfigError(f"{source}: not a tuned-hyperparameter file: it needs [[tuned]] entries "
                           f"(and optionally [tune]){'; unknown key(s) ' + str(unknown) if unknown else ''}")
     entries, seen = [], set()
@@ -315,6 +312,8 @@ def read_tuned(path: str | Path) -> Tuned:
             raise ConfigError(f"{where}: unknown key(s) {extra}")
         if not isinstance(raw["params"], dict) or not isinstance(raw["hyperparameters"], dict):
             raise ConfigError(f"{where}: params and hyperparameters must be tables")
+        if not all(isinstance(raw.get(k, ""), str) for k in ("problem", "optimizer", "metric")):
+            raise ConfigError(f"{where}: problem, optimizer and metric must be strings")
         spec = PROBLEMS.get(raw["problem"])
         unknown_params = sorted(set(raw["params"]) - set(spec.params))
         if unknown_params:
