@@ -305,7 +305,7 @@ def test_validate_returns_the_resolved_hyperparameters():
     assert validate_hyperparameters(spec, {"damping": 0.1}) == {**spec.hyperparameters, "damping": 0.1}
     driver = optbench.get_optimizer("scipy-lbfgsb")  # drivers: names and types only
     assert validate_hyperparameters(driver, {"maxcor": 5})["maxcor"] == 5
-    with pytest.raises(ConfigError, match="must be a number"):
+    with pytest.raises(ConfigError, match="must be an integer"):
         validate_hyperparameters(driver, {"maxcor": "five"})
 
 
