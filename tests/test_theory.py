@@ -9,7 +9,8 @@ import optbench
 from optbench.problem import dense_hessian
 from optbench.errors import ConfigError
 from optbench.suite import Suite, parse_selection, parse_selections
-from optbench.theory import Constants, evaluate, resolve_expressions
+from optbench.theory import (GRADIENT_DESCENT, HEAVY_BALL, NEWTON, Constants, check_run, evaluate, guarantee_for,
+                             resolve_expressions)
 
 
 def dense_hessian_eigenvalues(problem, x=None):
@@ -130,3 +131,140 @@ def test_python_api_resolves_expressions_into_the_record():
     same = optbench.run("quadratic", "nesterov", hyperparameters={"lr": 1.0, "momentum": 9 / 11},
                         problem_params=dict(dim=4), budget=optbench.Budget(max_steps=3), spectrum=False)
     assert rec.key == same.key and math.isclose(rec.fun, same.fun, rel_tol=0, abs_tol=0)
+
+
+# -- points 3 and 4: bounds and the theory check ----------------------------------------
+@optbench.register_optimizer("test-theory-gd-too-long", tags=("test",), elementwise=True, theory=GRADIENT_DESCENT)
+def gd_too_long(params, lr=0.01):
+    """A broken gradient descent: claims gd's theory but steps 2.5 lr (2.5/L at lr = 1/L)."""
+    return torch.optim.SGD(params, lr=2.5 * lr)
+
+
+@optbench.register_optimizer("test-theory-hb-wrong-kappa", tags=("test",), elementwise=True, theory=HEAVY_BALL)
+def heavy_ball_wrong_kappa(params, lr=0.01, momentum=0.9):
+    """A broken heavy ball: uses the momentum of a 100x larger condition number than the one given."""
+    q = math.sqrt(momentum)
+    root_kappa = 10 * (1 + q) / (1 - q)
+    return torch.optim.SGD(params, lr=lr, momentum=((root_kappa - 1) / (root_kappa + 1)) ** 2)
+
+
+def checked(problem, optimizer, steps, dtype="float64", target=1e-12):
+    rec = optbench.run(problem, optimizer, hyperparameters={"lr": "theory"}, dtype=dtype, spectrum=False,
+                       budget=optbench.Budget(max_steps=steps, target_gap=target))
+    spec = optbench.get_optimizer(optimizer)
+    guarantee = guarantee_for(spec, rec.hyperparameters, problem.constants(), stochastic=problem.stochastic)
+    assert guarantee is spec.theory
+    return rec, check_run(guarantee, problem.constants(), rec.trace["fun"], rec.f_star, rec.dtype)
+
+
+QUADRATICS = {kappa: optbench.get_problem("quadratic", dim=50, kappa=kappa) for kappa in (100.0, 1e4)}
+
+
+@pytest.mark.parametrize("kappa", [100.0, 1e4])
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov"])
+def test_theory_settings_respect_their_bounds_on_quadratics(optimizer, kappa):
+    rec, check = checked(QUADRATICS[kappa], optimizer, 1500)
+    assert rec.status in ("converged", "budget") and not check.violation, check
+    assert check.steps > 50 and 0 < check.worst <= 1
+    # the measured average contraction is no faster than the bound's own average allows, and
+    # gradient descent cannot beat 1 - mu/L by much along the slowest eigenvector
+    assert check.measured <= check.bound_average * (1 + 1e-9)
+    if optimizer == "gd":
+        assert check.measured <= check.theoretical
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", ["gd", "momentum", "nesterov", "newton"])
+def test_theory_settings_respect_their_bounds_on_ridge(optimizer, dtype):
+    ridge = optbench.get_problem("ridge")
+    if optimizer == "newton":
+        rec = optbench.run(ridge, "newton", dtype=dtype, spectrum=False, budget=optbench.Budget(max_steps=3))
+        check = check_run(NEWTON, ridge.constants(), rec.trace["fun"], rec.f_star, rec.dtype)
+        assert guarantee_for(optbench.get_optimizer("newton"), rec.hyperparameters, ridge.constants(),
+                             stochastic=False) is NEWTON
+    else:
+        rec, check = checked(ridge, optimizer, 600, dtype)
+    assert not check.violation, check
+
+
+def test_heavy_ball_bound_needs_its_polynomial_factor():
+    """At kappa = 1e4 heavy ball's measured contraction is slower than its asymptotic rate q^2
+    (the Jordan blocks at the ends of the spectrum): (1 + (1+q)k)^2 q^(2k) is what holds."""
+    _, check = checked(QUADRATICS[1e4], "momentum", 1500)
+    assert check.measured > check.theoretical and not check.violation
+    assert HEAVY_BALL.factor(QUADRATICS[1e4].constants(), np.array([0, 1, 10]))[1:].max() > 1  # exceeds 1 early on
+
+
+@pytest.mark.parametrize("optimizer, steps", [("test-theory-gd-too-long", 40), ("test-theory-hb-wrong-kappa", 300)])
+def test_a_broken_optimizer_is_flagged(optimizer, steps):
+    _, check = checked(QUADRATICS[100.0], optimizer, steps)
+    assert check.violation and check.worst > 10
+
+
+def test_logistic_regression_bounds_use_the_bounding_constants():
+    logreg = optbench.get_problem("logreg-binary", samples=128, features=5)
+    for optimizer in ("gd", "nesterov"):
+        rec, check = checked(logreg, optimizer, 300)
+        assert not check.violation, check
+    # heavy ball has no rate beyond quadratics: no bound is claimed
+    hb = resolve_expressions(optbench.get_optimizer("momentum"), {"lr": "theory"}, logreg)
+    assert guarantee_for(optbench.get_optimizer("momentum"), hb, logreg.constants(), stochastic=False) is None
+
+
+def test_only_theory_settings_are_checked():
+    q = QUADRATICS[100.0]
+    spec = optbench.get_optimizer("gd")
+    assert guarantee_for(spec, {"lr": 1.0}, q.constants(), stochastic=False) is GRADIENT_DESCENT
+    assert guarantee_for(spec, {"lr": 0.5}, q.constants(), stochastic=False) is None
+    assert guarantee_for(spec, {"lr": 1.0}, None, stochastic=False) is None
+    assert guarantee_for(spec, {"lr": 1.0}, q.constants(), stochastic=True) is None
+    assert guarantee_for(optbench.get_optimizer("adam"), {"lr": 1.0}, q.constants(), stochastic=False) is None
+
+
+def test_report_theory_section_flags_violations_and_draws_bounds(tmp_path):
+    from optbench.report.rates import theory_section
+    from optbench.theory import bound_curves, theory_checks
+
+    store = optbench.Store(tmp_path / "t.sqlite")
+    budget = optbench.Budget(max_steps=40, target_gap=1e-10)
+    for optimizer in ("gd", "test-theory-gd-too-long", "adam"):
+        store.add(optbench.run("quadratic", optimizer, hyperparameters={"lr": "1/L" if optimizer != "adam" else 0.1},
+                               problem_params=dict(dim=8), budget=budget, spectrum=False))
+    store.close()
+    results = optbench.load(tmp_path / "t.sqlite")
+    runs = results.runs.assign(problem_id="quadratic", optimizer_id=results.runs["optimizer"])
+    traces = results.traces.assign(optimizer_id=results.traces["key"].map(runs.set_index("key")["optimizer_id"]),
+                                   problem_id="quadratic")
+    checks = theory_checks(runs, traces)
+    assert sorted(checks["optimizer"]) == ["gd", "test-theory-gd-too-long"]  # adam: no theory
+    assert checks.set_index("optimizer")["violation"].to_dict() == {"gd": False, "test-theory-gd-too-long": True}
+    bounds = bound_curves(checks, runs, traces)
+    first = bounds[bounds["step"] == 0].set_index("key")["bound"]
+    gap0 = traces[traces["step"] == 0].set_index("key")["gap"]
+    np.testing.assert_allclose(first, gap0[first.index], rtol=1e-15)  # drawn from the run's own start
+    section = theory_section(runs, traces, checks, {"gd": "#000000"})
+    text = " ".join(getattr(b, "text", "") for b in section.blocks)
+    table = next(b for b in section.blocks if hasattr(b, "frame")).frame
+    assert "1 of 2 checked runs VIOLATE their bound" in text and "Tolerance:" in text
+    assert list(table["verdict"]) == ["respects the bound", "VIOLATION"]
+
+
+# -- point 5: the kappa sweep -------------------------------------------------------------
+def test_kappa_sweep_slopes_are_one_and_one_half():
+    from optbench.theory import kappa_sweep, sweep_slopes, theory_checks
+
+    import pandas as pd
+
+    records = [optbench.run("quadratic", opt, hyperparameters={"lr": "theory"}, problem_params=dict(dim=10, kappa=k),
+                            budget=optbench.Budget(max_steps=5000, target_gap=1e-8), spectrum=False)
+               for k in (10.0, 100.0, 1000.0) for opt in ("gd", "nesterov")]
+    runs = pd.DataFrame([dict(key=r.key, problem=r.problem, problem_params=r.problem_params, optimizer=r.optimizer,
+                              hyperparameters=r.hyperparameters, status=r.status, f_star=r.f_star, dtype=r.dtype,
+                              seed=r.seed, problem_id=f"q{r.problem_params['kappa']}", optimizer_id=r.optimizer)
+                         for r in records])
+    traces = pd.concat([pd.DataFrame({"key": r.key, "step": r.trace["step"], "fun": r.trace["fun"],
+                                      "gap": r.trace["fun"] - r.f_star}) for r in records])
+    checks = theory_checks(runs, traces)
+    assert len(checks) == 6 and not checks["violation"].any()
+    slopes = sweep_slopes(kappa_sweep(runs, traces, checks)).set_index("method")["slope"]
+    assert 0.85 < slopes["gd (theory)"] < 1.1 and 0.35 < slopes["nesterov (theory)"] < 0.65

@@ -26,13 +26,14 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .. import metrics
+from .. import metrics, theory
 from ..errors import ConfigError
 from ..export import tidy_runs
 from ..labels import configuration_labels
 from ..tuning.frames import group_keys, is_trial, status_counts
 from ..tuning.settings import TRIAL_PREFIX, TUNED_PREFIX
 from .content import Bullets, Paragraph, Report, Section, Table, fmt_value
+from .rates import theory_section
 
 __all__ = ["write_report", "build_report", "report_figures", "summary_table"]
 
@@ -406,7 +407,8 @@ def build_report(results, *, x: str = "steps", suite: str | None = None,
 
     palette = figures.make_palette(runs["optimizer_id"])
     measure = metrics.measure_column(x)
-    conv = figures.convergence(runs_ref, traces, palette, x)
+    checks = theory.theory_checks(runs, traces)
+    conv = figures.convergence(runs_ref, traces, palette, x, theory.bound_curves(checks, runs, traces))
     prof = figures.performance_profiles(hits, palette) + figures.data_profiles(hits, dims, palette)
     ecdf = figures.ecdfs(hits, runs, palette, measure)
     traj, skipped = figures.trajectories(runs, sel.trajectory, palette)
@@ -444,6 +446,9 @@ def build_report(results, *, x: str = "steps", suite: str | None = None,
         sections.append(spectrum_section)
     if ev:
         sections.append(Section("evaluations", "Training problems", ev))
+    theory_part = theory_section(runs, traces, checks, palette)
+    if theory_part is not None:
+        sections.append(theory_part)
     missing = sorted(p for p in runs["problem_id"].unique() if not np.isfinite(dims.get(p, np.nan)))
     sections.append(_notes_section(missing, x))
 

@@ -167,8 +167,10 @@ def _ylabel(reference: str) -> str:
 # ---------------------------------------------------------------------------------------
 # Convergence
 # ---------------------------------------------------------------------------------------
-def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str, str], x: str) -> list[Figure]:
-    """One panel per problem: median gap over seeds (line) and interquartile band vs ``x``."""
+def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str, str], x: str,
+                bounds: pd.DataFrame | None = None) -> list[Figure]:
+    """One panel per problem: median gap over seeds (line) and interquartile band vs ``x``;
+    dashed, the textbook bound of each run in ``bounds`` (:func:`optbench.theory.bound_curves`)."""
     bands = metrics.convergence_bands(runs_ref, traces, x=x)
     if bands.empty:
         return []
@@ -178,7 +180,9 @@ def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str,
     out = []
     chunks = _chunks(problems, MAX_PANELS)
     for part, chunk in enumerate(chunks, 1):
-        entries = _entries(palette, bands["optimizer_id"].unique())
+        drawn = bounds is not None and bounds["problem_id"].isin(chunk).any()
+        bound_entry = [(Line2D([0], [0], color="0.3", lw=1, ls="--"), "textbook bound")] if drawn else []
+        entries = _entries(palette, bands["optimizer_id"].unique(), bound_entry)
         fig, axes, anchor = _grid(len(chunk), min(3, len(chunk)), entries[1])
         for ax, problem in zip(axes, chunk):
             sub = bands[bands["problem_id"] == problem]
@@ -193,6 +197,9 @@ def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str,
                 med, q25, q75 = (np.clip(g[c].to_numpy(float), floor, 1e300) for c in ("median", "q25", "q75"))
                 ax.plot(xs, med, color=palette[opt], lw=1.6)
                 ax.fill_between(xs, q25, q75, color=palette[opt], alpha=0.18, lw=0)
+            if bounds is not None:
+                for (opt, _), b in bounds[bounds["problem_id"] == problem].groupby(["optimizer_id", "key"]):
+                    ax.plot(b[col].to_numpy(float), b["bound"].to_numpy(float), color=palette[opt], lw=1, ls="--")
             ax.set_yscale("log")
             ax.set_ylim(floor / 3, top)
             _log_ticks(ax, "y")
@@ -208,7 +215,9 @@ def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str,
             "Median over seeds (line) and interquartile range (band) of the gap f(x) − f_ref against "
             f"{metrics.MEASURE_LABELS[col]}. f_ref is f* where known, else the best value any run reached on "
             "that problem and seed (y label f − f_best); a run that stopped keeps its last value; diverged "
-            "runs leave the panel at the top; gaps of 0 are drawn at the panel's floor.",
+            "runs leave the panel at the top; gaps of 0 are drawn at the panel's floor."
+            + (" Dashed: the textbook worst-case bound on f − f* of each run at a theory setting, from that run's "
+               "own start, in the same units (see the Theory section)." if drawn else ""),
             fig))
     return out
 
