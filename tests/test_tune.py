@@ -15,6 +15,7 @@ from optbench.tuning.frames import sensitivity_frame, tuned_vs_default_frame
 from optbench.tuning.search import edges, format_value, grid_note, grid_shape, trial_configs
 from optbench.tuning.selection import TunedEntry
 from optbench.tuning.settings import TUNING_SEED_BASE, TuneSettings, settings_for
+from optbench.tuning.statistics import expected_best, expected_best_curve
 
 
 def suite(problems: str, optimizers=("gd",), *, seeds=2, budget="max_steps = 20", tune="budget = 4"):
@@ -108,6 +109,21 @@ def test_edges_are_flagged_and_values_print_apart_from_the_bounds(tmp_path):
     assert "# ON THE EDGE of the search space: lr at the high edge (1), beta2 at the high edge (0.9999)" in text
     assert "2 diverged and 1 failed" in text
     assert read_tuned(tmp_path / "t.toml").entries[0].hyperparameters == entry.hyperparameters
+
+
+def test_expected_best_after_k_trials_is_the_exact_order_statistic_of_draws_without_replacement():
+    """Against brute force: the mean, over every k-subset of the trials, of the subset's best."""
+    import itertools
+
+    import numpy as np
+
+    values = [3.0, 1.0, 4.0, 1.0, math.inf, 2.5, 0.5]  # a tie and a diverged trial
+    for k in range(1, len(values) + 1):
+        brute = np.mean([min(c) for c in itertools.combinations(values, k)])
+        assert expected_best(values, k) == pytest.approx(brute, rel=1e-12), k
+    assert math.isinf(expected_best(values, 1))  # one draw can be the diverged trial
+    assert expected_best_curve(values)[-1] == 0.5  # all trials: the best one
+    assert expected_best_curve([2.0, 1.0]) == [1.5, 1.0]
 
 
 # ---------------------------------------------------------------------------------------
@@ -378,9 +394,10 @@ def test_report_of_the_protocol_ranks_one_tuned_id_and_draws_the_tuning(tmp_path
     assert set(pd.read_csv(tmp_path / "rep" / "ranks_overall.csv")["optimizer_id"]) == {"gd (tuned)",
                                                                                        "momentum (tuned)"}
     html = (tmp_path / "rep" / "index.html").read_text()
-    assert "Sensitivity to the learning rate" in html and "Tuned against default hyperparameters" in html
+    assert "Sensitivity to each hyperparameter" in html and "Tuned against default hyperparameters" in html
+    assert "Expected best result after k trials" in html and "Benchmark score (AlgoPerf)" in html
     assert "Learning-rate sweeps" not in html  # tuned lrs differ by problem: not a sweep
     figures = {p.name for p in (tmp_path / "rep" / "figures").iterdir()}
-    assert {"sensitivity-1.png", "tuned-vs-default.png"} <= figures
+    assert {"sensitivity-1.png", "expected-best-1.png", "tuned-vs-default.png"} <= figures
     summary = (tmp_path / "rep" / "summary.md").read_text()
     assert "Tuning trials per problem and optimizer" in summary and "(tuned)" in summary

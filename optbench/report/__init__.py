@@ -144,6 +144,33 @@ def _ci(rank, lo, hi) -> str:
     return f"{rank:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
+SCORE_TAU = 1e-3  # the reduction target of the benchmark score (Moré & Wild's test, as the profiles)
+
+
+def _score_section(hits: pd.DataFrame) -> Section | None:
+    """The AlgoPerf benchmark score of every optimizer (:mod:`optbench.score`) on evaluations and
+    on seconds to the reduction target ``SCORE_TAU``, with bootstrap intervals over seeds."""
+    from ..score import R_MAX, benchmark_scores
+
+    tables = []
+    for measure in ("nfev", "seconds"):
+        try:
+            ratios = metrics.performance_ratios(hits, kind="reduction", target=SCORE_TAU, measure=measure)
+        except ValueError:
+            return None
+        scores = benchmark_scores(ratios).sort_values("score", ascending=False)
+        tables.append(scores.assign(cost=metrics.MEASURE_LABELS[measure]).rename(columns={"optimizer_id": "optimizer"}))
+    table = pd.concat(tables, ignore_index=True)[["cost", "optimizer", "score", "low", "high", "instances"]]
+    return Section("score", "Benchmark score (AlgoPerf)", [Table.from_frame(
+        "One score per optimizer", table,
+        f"B = 1/(r_max − 1) ∫₁^r_max ρ(τ) dτ with r_max = {R_MAX:g} (Dahl et al. 2023), the performance profile ρ "
+        f"integrated exactly as a step function: each instance (problem × seed) adds (r_max − r)/(r_max − 1) when "
+        f"its ratio r to the fastest optimizer is at most r_max, else 0 (a failure adds 0). Cost: the evaluations, "
+        f"and separately the seconds, to the reduction target τ = {SCORE_TAU:g} of Moré & Wild (f(x0) − f(x) ≥ "
+        f"(1 − τ)(f(x0) − f_ref)). low, high: 95% percentile bootstrap interval over seeds (1000 resamples, "
+        "paired across optimizers). 1 = fastest on every instance; seconds compare only runs on one machine.")])
+
+
 def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame) -> Section:
     ov = rk.overall
     n_seeds = runs_ref.groupby("problem_id")["seed"].nunique()
@@ -296,11 +323,14 @@ def _tuning_section(tuning: SimpleNamespace, palette: dict[str, str]) -> Section
 
 
 def _trial_blocks(trials: pd.DataFrame, palette: dict[str, str]) -> list:
-    """The trials per problem x optimizer, and their final metric against the learning rate."""
+    """The trials per problem x optimizer, their final metric against each hyperparameter, and
+    the expected best after k trials. A trial that diverged or failed has an infinite metric."""
+    from ..tuning.statistics import expected_best_frame
     from . import figures
 
     with_test = trials.groupby("problem_id")["test_loss"].transform(lambda s: bool(s.notna().all()))
-    trials = trials.assign(metric=np.where(with_test, trials["test_loss"], trials["final_gap"]),
+    metric = np.where(with_test, trials["test_loss"], trials["final_gap"]).astype(float)
+    trials = trials.assign(metric=np.where(trials["status"].isin(BAD_STATUSES), np.inf, metric),
                            metric_name=np.where(with_test, "test_loss", "final_gap"))
     g = trials.groupby(["problem_id", "optimizer"])
     table = pd.DataFrame({
@@ -325,13 +355,21 @@ def _trial_blocks(trials: pd.DataFrame, palette: dict[str, str]) -> list:
                          "evaluated on the evaluation seeds; edge: its values within 5% of an end of the search space "
                          "(log scale for log dimensions) -- the best may lie outside the space; diverged and failed "
                          "(or timed out) trials are counted apart."),
-        *figures.sensitivity(trials, palette),
+        *figures.sensitivity(trials, palette, _log_dimensions(trials["optimizer"].unique())),
+        *figures.expected_best(expected_best_frame(trials), palette),
     ]
-    no_lr = sorted(set(trials["optimizer"][~np.isfinite(trials["lr"].astype(float))]))
-    if no_lr:
-        blocks.append(Paragraph("Not in the sensitivity figure (no learning rate among their hyperparameters): "
-                                + ", ".join(no_lr) + "."))
+    unsearched = sorted(set(trials["optimizer"][trials["hyperparameters"].map(len) == 0]))
+    if unsearched:
+        blocks.append(Paragraph("Not in the sensitivity figure (no search space: one trial, the defaults): "
+                                + ", ".join(unsearched) + "."))
     return blocks
+
+
+def _log_dimensions(optimizers) -> set[str]:
+    """The hyperparameters that some of ``optimizers`` search on a log scale."""
+    from ..optimizer import LogUniform
+
+    return {k for o in optimizers for k, d in _search_space(o).items() if isinstance(d, LogUniform)}
 
 
 def _comparison_blocks(comparison: pd.DataFrame, palette: dict[str, str]) -> list:
@@ -430,6 +468,9 @@ def build_report(results, *, x: str = "steps", suite: str | None = None,
             + (f" Suite: {suite}." if suite else "") + (f" Results file: {path}." if path else ""),
             "Generated " + time.strftime("%Y-%m-%d %H:%M:%S") + " by optbench."]
     sections = [_ranking_section(rk, runs_ref), _status_section(runs_ref), _results_section(summary, ttt)]
+    score_section = _score_section(hits)
+    if score_section is not None:
+        sections.insert(1, score_section)
     if conv:
         sections.append(Section("convergence", "Convergence", conv))
     if prof or ecdf:

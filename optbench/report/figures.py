@@ -731,67 +731,133 @@ def eval_metrics(runs: pd.DataFrame, evals: pd.DataFrame, palette: dict[str, str
 
 
 # ---------------------------------------------------------------------------------------
-# Tuning: sensitivity to the learning rate, tuned against default
+# Tuning: sensitivity to each hyperparameter, expected best after k trials, tuned against default
 # ---------------------------------------------------------------------------------------
 def _tuning_color(palette: dict[str, str], optimizer: str) -> str:
     """The colour of ``optimizer``'s tuned id in the report's palette (grey if absent)."""
     return palette.get(f"{optimizer} (tuned)", palette.get(optimizer, "#7f7f7f"))
 
 
-def sensitivity(trials: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
-    """The tuning trials' final metric against the learning rate, one panel per problem and
-    one line per optimizer; the configuration chosen is a star, trials without a finite
-    result are crosses at the top. ``trials`` is :func:`optbench.tuning.frames.sensitivity_frame` with
-    a ``metric`` column (test loss where every trial of the problem has one, else the gap)."""
-    rows = trials[np.isfinite(trials["lr"].astype(float))]
-    if rows.empty:
+def _numeric(value) -> float:
+    """A hyperparameter value as a number for an axis (``True`` is 1; NaN for a non-number)."""
+    if isinstance(value, (bool, int, float)):
+        return float(value)
+    return float("nan")
+
+
+def sensitivity(trials: pd.DataFrame, palette: dict[str, str], log_dims=frozenset()) -> list[Figure]:
+    """Each tuning trial's final metric against each searched hyperparameter: one row of panels
+    per problem, one panel per hyperparameter (a multi-dimensional search varies the others
+    too, so every trial is a point, not a line), colour = optimizer; the chosen configuration
+    is a star, a trial without a finite result (diverged, failed) a cross at the top of the
+    panel in its optimizer's colour. ``trials`` is :func:`optbench.tuning.frames.sensitivity_frame`
+    with ``metric`` and ``metric_name`` columns; ``log_dims`` names the hyperparameters searched
+    on a log scale (a log x axis)."""
+    hps = trials["hyperparameters"].map(lambda h: {k: _numeric(v) for k, v in h.items()})
+    searched = {}  # optimizer -> the numeric hyperparameters its trials vary (the others stay at their defaults)
+    for optimizer, values in hps.groupby(trials["optimizer"]):
+        frame = pd.DataFrame(list(values))
+        searched[optimizer] = {k for k in frame.columns if frame[k].notna().all() and frame[k].nunique() > 1}
+    hps = pd.Series([{k: v for k, v in h.items() if k in searched[o]} for h, o in zip(hps, trials["optimizer"])],
+                    index=trials.index)
+    names = sorted({k for ks in searched.values() for k in ks}, key=lambda k: (k != "lr", k))
+    if trials.empty or not names:
         return []
-    problems = sorted(rows["problem_id"].unique())
-    names = sorted(rows["optimizer"].unique())
-    entries = ([Line2D([0], [0], color=_tuning_color(palette, n), lw=2.2, marker="o", ms=4) for n in names]
+    problems = sorted(trials["problem_id"].unique())
+    optimizers = sorted(trials["optimizer"].unique())
+    entries = ([Line2D([0], [0], color=_tuning_color(palette, n), lw=0, marker="o", ms=5) for n in optimizers]
                + [Line2D([0], [0], marker="*", ls="", color="0.2", ms=11),
                   Line2D([0], [0], marker="x", ls="", color="0.2", mew=2)],
-               [_label(n, 34) for n in names] + ["chosen", "diverged / failed"])
+               [_label(n, 34) for n in optimizers] + ["chosen", "diverged / failed (top)"])
+    out = []
+    rows_per_figure = max(1, MAX_PANELS // len(names)) if len(names) <= MAX_PANELS else 1
+    chunks = _chunks(problems, rows_per_figure)
+    for part, chunk in enumerate(chunks, 1):
+        fig, axes, anchor = _grid(len(chunk) * len(names), len(names), entries[1])
+        for row, problem in enumerate(chunk):
+            sub = trials[trials["problem_id"] == problem]
+            sub_hps = hps[sub.index]
+            values = sub["metric"].to_numpy(float)
+            ok = np.isfinite(values)
+            positive = values[ok & (values > 0)]
+            log_y = positive.size > 0 and bool((values[ok] > 0).all())
+            floor = float(positive.min()) / 3 if positive.size else 1e-16
+            for col, name in enumerate(names):
+                ax = axes[row * len(names) + col]
+                x = sub_hps.map(lambda h: h.get(name, np.nan)).to_numpy(float)
+                has = np.isfinite(x)
+                if not has.any():
+                    ax.set_visible(False)
+                    continue
+                if name in log_dims:
+                    ax.set_xscale("log")
+                if log_y:
+                    ax.set_yscale("log")
+                for optimizer in optimizers:
+                    mine = has & (sub["optimizer"] == optimizer).to_numpy()
+                    if not mine.any():
+                        continue
+                    color = _tuning_color(palette, optimizer)
+                    good, bad = mine & ok, mine & ~ok
+                    y = np.maximum(values, floor) if log_y else values
+                    ax.plot(x[good], y[good], "o", color=color, ms=4, alpha=0.85)
+                    chosen = good & sub["chosen"].astype(bool).to_numpy()
+                    ax.plot(x[chosen], y[chosen], "*", color=color, ms=12, mec="0.15", mew=0.6, zorder=5)
+                    ax.plot(x[bad], np.full(int(bad.sum()), 0.96), "x", color=color, ms=7, mew=2,
+                            transform=ax.get_xaxis_transform(), clip_on=False)
+                if name in log_dims:
+                    _log_ticks(ax, "x")
+                if log_y:
+                    _log_ticks(ax, "y")
+                ax.set_title(_label(f"{problem}: {name}", 40))
+                ax.set_xlabel(name + (" (log)" if name in log_dims else ""))
+                label = "test loss" if sub["metric_name"].iloc[0] == "test_loss" else "final f − f_ref"
+                ax.set_ylabel(label + (" (log)" if log_y else ""))
+        _legend(fig, entries, anchor)
+        suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
+        out.append(Figure(f"sensitivity-{part}", f"Sensitivity to each hyperparameter{suffix}",
+                          "One point per tuning trial (tuning seed) in every panel of its hyperparameters: the final "
+                          "test loss where the problem records one, else the final gap, against one "
+                          "hyperparameter while the search varied the others; the star is the configuration "
+                          "chosen and evaluated on the evaluation seeds; a cross at the top is a trial that "
+                          "diverged or failed, in its optimizer's colour.", fig))
+    return out
+
+
+def expected_best(curves: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
+    """The expected best metric after ``k`` trials against ``k`` (Sivaprasad et al. 2020), one panel
+    per problem, one line per optimizer. ``curves`` is :func:`optbench.tuning.statistics.expected_best_frame`;
+    an infinite expectation (``k`` draws can all be bad) is left out of the line."""
+    data = curves[np.isfinite(curves["expected_best"].astype(float))]
+    if data.empty:
+        return []
+    problems = sorted(data["problem_id"].unique())
+    optimizers = sorted(data["optimizer"].unique())
+    entries = ([Line2D([0], [0], color=_tuning_color(palette, n), lw=2.2) for n in optimizers],
+               [_label(n, 34) for n in optimizers])
     out = []
     chunks = _chunks(problems, MAX_PANELS)
     for part, chunk in enumerate(chunks, 1):
         fig, axes, anchor = _grid(len(chunk), min(3, len(chunk)), entries[1])
         for ax, problem in zip(axes, chunk):
-            sub = rows[rows["problem_id"] == problem]
-            values = sub["metric"].to_numpy(float)
-            positive = values[np.isfinite(values) & (values > 0)]
-            log_y = positive.size > 0 and bool((values[np.isfinite(values)] > 0).all())
-            floor = float(positive.min()) / 3 if positive.size else 1e-16
-            ax.set_xscale("log")
+            sub = data[data["problem_id"] == problem]
+            log_y = bool((sub["expected_best"] > 0).all())
+            for optimizer, g in sub.groupby("optimizer", sort=True):
+                ax.plot(g["k"], g["expected_best"], "-", color=_tuning_color(palette, optimizer), lw=1.6)
             if log_y:
                 ax.set_yscale("log")
-            for name, g in sub.groupby("optimizer", sort=True):
-                g = g.sort_values("lr")
-                color = _tuning_color(palette, name)
-                ok = np.isfinite(g["metric"].to_numpy(float))
-                y = g["metric"].to_numpy(float)
-                y = np.maximum(y, floor) if log_y else y
-                ax.plot(g["lr"][ok], y[ok], "-o", color=color, ms=3.5, lw=1.2)
-                best = g[g["chosen"].astype(bool) & ok]
-                if len(best):
-                    yb = best["metric"].to_numpy(float)
-                    ax.plot(best["lr"], np.maximum(yb, floor) if log_y else yb, "*", color=color, ms=12,
-                            mec="0.15", mew=0.6, zorder=5)
-                if (~ok).any():
-                    ax.plot(g["lr"][~ok], np.full(int((~ok).sum()), 0.96), "x", color=color, ms=7, mew=2,
-                            transform=ax.get_xaxis_transform(), clip_on=False)
-            _log_ticks(ax)
+                _log_ticks(ax, "y")
             ax.set_title(_label(problem, 40))
-            ax.set_xlabel("learning rate (log)")
+            ax.set_xlabel("trials k")
             label = "test loss" if sub["metric_name"].iloc[0] == "test_loss" else "final f − f_ref"
-            ax.set_ylabel(label + (" (log)" if log_y else ""))
+            ax.set_ylabel(f"expected best {label}" + (" (log)" if log_y else ""))
         _legend(fig, entries, anchor)
         suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
-        out.append(Figure(f"sensitivity-{part}", f"Sensitivity to the learning rate{suffix}",
-                          "One point per tuning trial (tuning seed): the final test loss where the problem records "
-                          "one, else the final gap, against the trial's learning rate; the star is the "
-                          "configuration chosen and evaluated on the evaluation seeds. Other hyperparameters "
-                          "searched together with the learning rate vary along each line.", fig))
+        out.append(Figure(f"expected-best-{part}", f"Expected best result after k trials{suffix}",
+                          "The expected best of k trials drawn without replacement from each optimizer's tuning "
+                          "trials, exact from the order statistics (Sivaprasad et al. 2020): a curve that drops "
+                          "fast belongs to an optimizer that is easy to tune. Missing points: k draws could all "
+                          "have diverged or failed, so the expectation is infinite.", fig))
     return out
 
 
