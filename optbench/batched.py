@@ -33,7 +33,8 @@ would take more steps in the same time.
 What falls back to one run per seed (:func:`batchable` is ``False``): training problems,
 analytic problems with their own instance (stochastic ones such as ``noisy-quadratic``),
 non-elementwise optimizers, drivers, methods that need the functional objective or reuse
-evaluations, and ``max_seconds`` budgets. If a batched run raises, or its optimizer draws
+evaluations, optimizers with train/eval modes, a parameter-shape requirement or no closure
+(the serial runner honours those), and ``max_seconds`` budgets. If a batched run raises, or its optimizer draws
 random numbers (it would draw them for all rows from one stream, not per seed), the seeds
 are run one by one, so every record is the one a serial run gives.
 
@@ -75,6 +76,8 @@ def batchable(job: Job) -> bool:
     """Whether ``job`` can run as a row of a batch of seeds (see the module docstring)."""
     spec = get_optimizer(job.optimizer)
     if not spec.elementwise or spec.driver or spec.needs_objective or spec.reuses_evaluations:
+        return False
+    if spec.train_eval or spec.param_ndim is not None or not spec.closure:  # the serial runner's capabilities
         return False
     if job.budget.max_seconds is not None:
         return False

@@ -217,8 +217,14 @@ def cmd_info(args) -> int:
         spec = OPTIMIZERS.get(args.name)
         print(f"optimizer {spec.name}  ({spec.origin})")
         print(f"family: {spec.family or '-'}   tags: {', '.join(spec.tags)}")
-        caps = [c for c in ("elementwise", "needs_objective", "reuses_evaluations", "driver") if getattr(spec, c)]
+        caps = [c for c in ("elementwise", "needs_objective", "reuses_evaluations", "driver", "train_eval")
+                if getattr(spec, c)]
+        if not spec.closure:
+            caps.append("no closure (the runner evaluates, then calls step())")
         print(f"capabilities: {', '.join(caps) or 'none'}")
+        if spec.param_ndim is not None:
+            others = f"other parameters: {spec.fallback}" if spec.fallback else "other parameters: not updated"
+            print(f"applies to: {spec.param_ndim}-D parameters; {others}; a problem without any is not-applicable")
         print("hyperparameters (default; search space):")
         for k, v in spec.hyperparameters.items():
             print(f"  {k} = {v!r}" + (f"   ; {spec.search_space[k]}" if k in spec.search_space else ""))

@@ -14,7 +14,9 @@ one :class:`CheckResult` per check; ``optbench check-optimizer NAME`` prints
     must declare a search space for at least one of them.
 ``closure``
     a run of ``STEPS`` steps through ``step(closure)`` finishes without an error; an
-    optimizer that never calls the closure fails here (the runner refuses it).
+    optimizer that never calls the closure fails here (the runner refuses it). An optimizer
+    registered with ``closure=False`` is driven as the runner drives it: the closure first,
+    then ``step()``.
 ``evaluation-count``
     the runner's ``nfev`` equals the number of objective evaluations the run really made
     (counted inside the problem instance, below the runner). For a ``needs_objective``
@@ -90,6 +92,8 @@ class ConformanceQuadratic(AnalyticProblem):
               A = Q\,\mathrm{diag}(1, 2, 5, 10)\,Q^\top
 
     with a fixed rotation ``Q``; ``f* = 0`` at ``x* = 1``; random start in ``[-3, 3]^4``.
+    For an optimizer of ``param_ndim``-D parameters (Muon: 2) the instance's parameter is ``x``
+    shaped ``2 x 2`` (with leading 1s above 2-D); the objective is the same.
     Its instances count objective evaluations (``objective_calls``) and calls of the flat
     objective (``flat_calls``, ``flat_calls_with_grad``) so the kit can audit the runner's
     counts.
@@ -99,9 +103,10 @@ class ConformanceQuadratic(AnalyticProblem):
     domain = (-3.0, 3.0)
     f_star = 0.0
 
-    def __init__(self):
+    def __init__(self, param_ndim: int | None = None):
         super().__init__(start="random")
         self.name, self.params = "conformance-quadratic", {}
+        self.shape = (4,) if param_ndim is None or param_ndim == 1 else (1,) * (param_ndim - 2) + (2, 2)
         self.matrix = _quadratic_matrix()
         self.x_star = [[1.0] * 4]
         self.instance: _CountingInstance | None = None
@@ -111,7 +116,8 @@ class ConformanceQuadratic(AnalyticProblem):
         return 0.5 * ((e @ self.matrix.to(device=x.device, dtype=x.dtype)) * e).sum(-1)
 
     def instantiate(self, *, seed: int, device="cpu", dtype=None) -> "_CountingInstance":
-        self.instance = _CountingInstance(self, self.start_point(seed, dtype or self.default_dtype, device))
+        x0 = self.start_point(seed, dtype or self.default_dtype, device).reshape(self.shape)
+        self.instance = _CountingInstance(self, x0)
         return self.instance
 
 
@@ -124,7 +130,7 @@ class _CountingInstance(AnalyticInstance):
 
     def objective(self):
         self.objective_calls += 1
-        return super().objective()
+        return self.problem.f(self.x.reshape(-1))
 
     def flat_objective(self) -> FlatObjective:
         def f(x):
@@ -159,8 +165,11 @@ class _Recorded:
         self._optimizer = optimizer
         self._recorder = recorder
 
-    def step(self, closure):
+    def step(self, closure=None):
         recorder = self._recorder
+        if closure is None:  # a closure=False optimizer: the runner evaluated already
+            with recorder:
+                return self._optimizer.step()
 
         def unrecorded():
             recorder.paused += 1
@@ -189,7 +198,7 @@ class _Trial:
 
     @property
     def ok(self) -> bool:
-        return self.record.status not in ("failed", "diverged")
+        return self.record.status not in ("failed", "diverged", "not-applicable")
 
     def why_not(self) -> str:
         r = self.record
@@ -197,7 +206,7 @@ class _Trial:
 
 
 def _trial(spec: OptimizerSpec, dtype: str = "float64", recorder: _DefaultDeviceRecorder | None = None) -> _Trial:
-    problem = ConformanceQuadratic()
+    problem = ConformanceQuadratic(spec.param_ndim)
     made: list = []
     instrumented = spec
     if not spec.driver:

@@ -34,9 +34,26 @@ class StoreError(OptbenchError):
     """A results file that is not a readable optbench database."""
 
 
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of
+    two adjacent characters each cost 1 (``adma`` -> ``adam`` is one swap)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
 def did_you_mean(kind: str, name: str, known: list[str]) -> str:
-    """``unknown optimizer 'adma'; did you mean 'adam'?`` with up to three suggestions."""
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    """``unknown optimizer 'adma'; did you mean 'adam'?`` with up to three suggestions.
+
+    Candidates are difflib's close matches, nearest edit distance first (``adam`` before
+    ``adamax`` and ``radam`` for ``adma``).
+    """
+    close = difflib.get_close_matches(name, known, n=6, cutoff=0.5)
+    close = sorted(close, key=lambda c: _edit_distance(name, c))[:3]  # stable: difflib's order breaks ties
     if close:
         hint = " or ".join(repr(c) for c in close)
         return f"unknown {kind} {name!r}; did you mean {hint}?"

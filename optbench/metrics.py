@@ -66,6 +66,8 @@ MEASURES = {"steps": "step", "evals": "nfev", "seconds": "seconds"}
 MEASURE_LABELS = {"step": "steps", "nfev": "function evaluations", "seconds": "optimizer time (s)"}
 INSTANCE = ["problem_id", "seed"]
 FAILED_STATUSES = ("diverged", "failed")
+NOT_APPLICABLE = "not-applicable"
+"""The status of a run whose optimizer is not for the problem's parameters (nothing ran)."""
 
 
 def measure_column(x: str) -> str:
@@ -104,7 +106,22 @@ def with_reference(runs: pd.DataFrame) -> pd.DataFrame:
     fun = pd.to_numeric(out["fun"], errors="coerce").astype(float)
     failed = out["status"].isin(FAILED_STATUSES) if "status" in out.columns else False
     out["final_gap"] = (fun - out["f_ref"]).where(np.isfinite(fun) & ~failed, np.inf)
+    if "status" in out.columns:  # nothing ran: no gap at all, not an infinite one
+        out.loc[out["status"] == NOT_APPLICABLE, "final_gap"] = np.nan
     return out
+
+
+def applicable(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs that measured something: ``not-applicable`` runs (an optimizer that is not for
+    the problem's parameters, such as Muon without a weight matrix) are left out of every
+    comparison, as a cell that does not exist -- neither a failure nor a rank.
+
+    >>> applicable(pd.DataFrame({"status": ["budget", "not-applicable"]}))["status"].tolist()
+    ['budget']
+    """
+    if "status" not in runs.columns:
+        return runs
+    return runs[runs["status"] != NOT_APPLICABLE]
 
 
 def seconds_per_step(runs: pd.DataFrame) -> pd.Series:

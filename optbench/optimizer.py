@@ -22,6 +22,25 @@ never discovered from names:
     a library method that runs its own loop (scipy.optimize.minimize). The factory is then
     ``driver(task: DriverTask, **hyperparameters)`` and must call ``task.callback`` once per
     iteration; see :class:`optbench.runner.DriverTask`.
+``train_eval``
+    the optimizer has ``train()`` / ``eval()`` modes and evaluates at a different iterate than
+    it trains at (Schedule-Free's averaged ``x`` against its interpolated ``y``). The runner
+    calls ``eval()`` before every evaluation point and before the final objective and
+    ``train()`` after an evaluation point (AlgoPerf's protocol), so the records -- evaluation
+    metrics, ``fun``, ``gap``, the final point and its spectrum -- measure the evaluation
+    iterate; the per-step trace is the training loss at the training iterate.
+``param_ndim``
+    the method is for parameters with this many dimensions (Muon: ``2``, weight matrices).
+    On a problem with no such parameter the run's status is ``not-applicable`` (nothing is
+    run; it is neither a failure nor part of a ranking). The factory receives every
+    parameter; what updates the others is named in ``fallback``.
+``fallback``
+    the registered optimizer that updates the parameters outside ``param_ndim`` (Muon's usual
+    ``adamw`` for biases), shown by ``optbench info``; empty when there is none.
+``closure``
+    ``True`` (the default): ``step(closure)`` evaluates through the closure. ``False``: its
+    ``step()`` takes no closure; the runner calls the closure itself (one counted evaluation,
+    gradients in ``.grad``) and then ``step()``.
 
 Example
 -------
@@ -120,6 +139,10 @@ class OptimizerSpec:
     needs_objective: bool = False
     reuses_evaluations: bool = False
     driver: bool = False
+    train_eval: bool = False
+    param_ndim: int | None = None
+    fallback: str = ""
+    closure: bool = True
     family: str = ""
     origin: str = ""
     theory: Any = None  # an optbench.theory.Guarantee
@@ -132,6 +155,18 @@ class OptimizerSpec:
     @property
     def doc(self) -> str:
         return inspect.getdoc(self.factory) or ""
+
+    def not_applicable(self, params) -> str | None:
+        """Why this optimizer cannot run on ``params`` (a problem's parameters), or ``None``.
+
+        >>> import torch, optbench
+        >>> optbench.get_optimizer("muon").not_applicable([torch.zeros(3)])
+        'muon updates 2-D parameters; this problem has parameters of shapes (3,)'
+        """
+        if self.param_ndim is None or any(p.dim() == self.param_ndim for p in params):
+            return None
+        shapes = ", ".join(str(tuple(p.shape)) for p in params)
+        return f"{self.name} updates {self.param_ndim}-D parameters; this problem has parameters of shapes {shapes}"
 
     def resolve(self, hyperparameters: dict | None = None) -> dict[str, Any]:
         """The full hyperparameter dict: defaults overridden by ``hyperparameters``.
@@ -211,8 +246,8 @@ def validate_hyperparameters(spec: OptimizerSpec, hyperparameters: dict | None =
     """Resolve ``hyperparameters`` against ``spec`` and check their values; return the full dict.
 
     Names and types are checked by :meth:`OptimizerSpec.resolve`; values by constructing the
-    optimizer on a tiny dummy parameter (``torch.zeros(2)``, float64, CPU), so the factory's
-    own checks apply (torch.optim rejects ``lr < 0``, ``betas`` outside ``[0, 1)``, ...).
+    optimizer on a tiny dummy parameter (``torch.zeros(2)``, a 2 x 2 matrix for
+    ``param_ndim=2``; float64, CPU), so the factory's own checks apply (torch.optim rejects ``lr < 0``, ``betas`` outside ``[0, 1)``, ...).
     A ``needs_objective`` factory gets a dummy :class:`~optbench.problem.FlatObjective`
     (``f(x) = ||x||^2``). Drivers are not constructed -- their factory *is* the run (scipy
     checks its options when it starts) -- so only names and types are checked for them.
@@ -233,7 +268,8 @@ def validate_hyperparameters(spec: OptimizerSpec, hyperparameters: dict | None =
 
     from .problem import FlatObjective
 
-    dummy = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    shape = (2,) if spec.param_ndim is None else (2,) * spec.param_ndim
+    dummy = torch.zeros(shape, dtype=torch.float64, requires_grad=True)
     kwargs = dict(resolved)
     if spec.needs_objective:
         kwargs["objective"] = FlatObjective(lambda x: x.square().sum(), [dummy])

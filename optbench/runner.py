@@ -30,6 +30,14 @@ Statuses
 ``diverged``   NaN/Inf, or ``f > f0 + divergence_factor * max(1, |f0|)``
 ``failed``     the problem or optimizer raised (traceback kept)
 ``timeout``    the hard per-run wall-clock limit of the executor fired
+``not-applicable``  the optimizer is not for this problem's parameters (Muon on a problem
+               without a weight matrix): nothing ran; not a failure, not in any ranking
+
+Capabilities (declared on the registration, :mod:`optbench.optimizer`): a ``train_eval``
+optimizer is put in ``train()`` mode before its first step, in ``eval()`` mode for every
+evaluation point and the final objective, and back in ``train()`` mode after an evaluation
+point; a ``closure=False`` optimizer's
+``step()`` is called after the runner has called the closure itself.
 """
 from __future__ import annotations
 
@@ -53,7 +61,7 @@ from .theory import resolve_expressions
 CHECK_EVERY = 32
 TRACE_ROWS = 1024  # rows a trace buffer starts with; it doubles as the run needs (never sized from max_steps)
 TRAJECTORY_MAX_DIM = 3
-STATUSES = ("converged", "budget", "stopped", "diverged", "failed", "timeout")
+STATUSES = ("converged", "budget", "stopped", "diverged", "failed", "timeout", "not-applicable")
 
 
 @dataclass(frozen=True)
@@ -323,10 +331,14 @@ def run(
                 torch.manual_seed(int(seed))
             instance = problem.instantiate(seed=int(seed), device=dev, dtype=torch_dtype)
             record.f_star = instance.f_star
-            loop = _run_driver if spec.driver else _run_torch
-            loop(record, instance, spec, hp, budget, dev)
             record.dim = int(instance.dim)
-            if spectrum and record.status not in ("failed", "diverged"):
+            why_not = spec.not_applicable(instance.params)
+            if why_not is not None:
+                record.status, record.message = "not-applicable", why_not
+            else:
+                loop = _run_driver if spec.driver else _run_torch
+                loop(record, instance, spec, hp, budget, dev)
+            if spectrum and record.status not in ("failed", "diverged", "not-applicable"):
                 _final_spectrum(record, instance)
     except Exception as exc:  # a fault in the problem or optimizer is a result, not a crash
         record.status = "failed"
@@ -424,6 +436,13 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
     else:
         snapshot = inst.point
     zero_grad, objective, opt_step = opt.zero_grad, inst.objective, opt.step
+    if not spec.closure:  # step() takes no closure: evaluate first, then step on the gradients
+        def opt_step(closure, _step=opt.step):
+            closure()
+            return _step()
+    train_eval, evaluating = spec.train_eval, False
+    if train_eval:  # Schedule-Free's contract: train() before the first step
+        opt.train()
 
     def closure():
         nonlocal nfev, first
@@ -462,10 +481,15 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
     eval_steps: list[int] = []
     eval_seconds = 0.0
 
-    def evaluate(step: int) -> None:
+    def evaluate(step: int, final: bool = False) -> None:
+        """Metrics at an evaluation point, at the evaluation iterate of a ``train_eval`` optimizer."""
         nonlocal eval_seconds
         t = time.perf_counter()
+        if train_eval and not final:
+            opt.eval()
         metrics = inst.evaluate()
+        if train_eval and not final:
+            opt.train()
         if metrics:
             eval_steps.append(step)
             for k, v in metrics.items():
@@ -508,8 +532,14 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
                     anchors.append((step, perf() - t0 - eval_seconds))
             if eval_every and step % eval_every == 0:
                 evaluate(step)
-        # the last iterate x_step: evaluate it (a cache hit costs nothing)
+        # the last iterate x_step: evaluate it (a cache hit costs nothing); a train_eval
+        # optimizer stays in eval() mode from here on (final point, metrics, spectrum)
         first = True
+        if train_eval:
+            opt.eval()
+            evaluating = True
+            if snapshot is not None:  # the last row is the evaluation iterate
+                xs[-1] = snapshot()
         begin_step(step)
         if cache is not None:
             with torch.enable_grad():
@@ -536,8 +566,10 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
             final = float(inst.final_objective())
     else:
         final = float(arrays["fun"][-1])
+    if train_eval and not evaluating:  # a stopping rule fired inside the loop
+        opt.eval()
     if eval_every and (not eval_steps or eval_steps[-1] != step) and status != "diverged":
-        evaluate(step)
+        evaluate(step, final=True)
     record.evals = {k: (np.asarray(eval_steps[: len(v)], dtype=np.int64),
                         torch.stack(v).cpu().double().numpy()) for k, v in evals.items()}
     _finish(record, arrays, status, message, final, inst.point() if stop_row is None else None)

@@ -275,6 +275,9 @@ def test_every_optimizer_lowers_the_sphere(name):
     spec = optbench.get_optimizer(name)
     hp = {"lr": 0.1} if "lr" in spec.hyperparameters and "first-order" in spec.tags else {}
     rec = optbench.run("sphere", name, hyperparameters=hp, problem_params={"dim": 5}, budget=Budget(max_steps=20))
+    if spec.param_ndim is not None:  # a matrix method (muon): the sphere has no weight matrix
+        assert rec.status == "not-applicable", rec.message
+        return
     assert rec.status in ("budget", "converged"), rec.message
     assert rec.fun < rec.f0
 

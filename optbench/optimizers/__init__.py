@@ -4,4 +4,4 @@ This package is named in optbench's own ``optbench.optimizers`` entry-point grou
 built-ins register through the same path as any user's plugin. Each module registers one
 family; :mod:`.linesearch` holds the flat-vector helpers and the Armijo line search they share.
 """
-from . import first_order, quasi_newton, scipy_drivers, second_order  # noqa: F401  (importing registers them)
+from . import first_order, matrix, quasi_newton, scipy_drivers, second_order  # noqa: F401  (importing registers them)

@@ -37,7 +37,7 @@ from .rates import theory_section
 
 __all__ = ["write_report", "build_report", "report_figures", "summary_table"]
 
-STATUSES = ("converged", "budget", "stopped", "diverged", "failed", "timeout")
+STATUSES = ("converged", "budget", "stopped", "diverged", "failed", "timeout", metrics.NOT_APPLICABLE)
 BAD_STATUSES = ("diverged", "failed", "timeout")
 TTT_TARGET = 1e-6
 
@@ -223,7 +223,8 @@ def _status_section(runs: pd.DataFrame) -> Section:
     blocks = [Paragraph("Runs by status: " + ", ".join(f"{int(total[s])} {s}" for s in STATUSES) + ". "
                         "converged = reached the target gap; budget = steps/evaluations/time ran out; stopped = "
                         "the method ended on its own criterion; diverged = NaN/Inf or blow-up; failed = an "
-                        "exception; timeout = the hard wall-clock limit."),
+                        "exception; timeout = the hard wall-clock limit; not-applicable = the optimizer is not for "
+                        "the problem's parameters (nothing ran; left out of every comparison)."),
               Table.from_frame("Status counts per optimizer", counts.reset_index().rename(
                   columns={"optimizer_id": "optimizer"}))]
     bad = runs[runs["status"].isin(BAD_STATUSES)]
@@ -233,6 +234,11 @@ def _status_section(runs: pd.DataFrame) -> Section:
                  for (p, o, st, msg), g in bad.groupby(["problem_id", "optimizer_id", "status", "first"], sort=True)]
         blocks += [Paragraph("Runs that diverged, failed or timed out (first line of the message; the full "
                              "traceback is in runs.csv):"), Bullets(items)]
+    na = runs[runs["status"] == metrics.NOT_APPLICABLE]
+    if len(na):
+        items = [f"{o} on {p}: {msg}" for (p, o, msg), _ in na.groupby(["problem_id", "optimizer_id", "message"],
+                                                                       sort=True)]
+        blocks += [Paragraph("Not applicable (not compared):"), Bullets(items)]
     return Section("status", "Run status and failures", blocks)
 
 
@@ -433,7 +439,7 @@ def build_report(results, *, x: str = "steps", suite: str | None = None,
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     sel = _select(results, suite)
-    runs, traces = sel.runs, sel.traces
+    runs, traces = metrics.applicable(sel.runs), sel.traces
     runs_ref = metrics.with_reference(runs)
     hits = metrics.hitting_times(runs, traces)
     ttt = metrics.time_to_target(hits, runs)
@@ -467,7 +473,8 @@ def build_report(results, *, x: str = "steps", suite: str | None = None,
             f"problem{'s' if problems != 1 else ''}, seeds {_seeds(seeds)}."
             + (f" Suite: {suite}." if suite else "") + (f" Results file: {path}." if path else ""),
             "Generated " + time.strftime("%Y-%m-%d %H:%M:%S") + " by optbench."]
-    sections = [_ranking_section(rk, runs_ref), _status_section(runs_ref), _results_section(summary, ttt)]
+    sections = [_ranking_section(rk, runs_ref), _status_section(metrics.with_reference(sel.runs)),
+                _results_section(summary, ttt)]
     score_section = _score_section(hits)
     if score_section is not None:
         sections.insert(1, score_section)
