@@ -148,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-optimizer", help="conformance checks for an optimizer plugin")
     p.add_argument("name")
     _add_plugin(p)
+
+    p = sub.add_parser("check-problem", help="conformance checks for a problem plugin (gradient, batching, dtype, f*, "
+                       "determinism per seed)")
+    p.add_argument("name", help='a problem, with parameters if need be: "quadratic[dim=5]"')
+    _add_plugin(p)
     return parser
 
 
@@ -484,9 +489,26 @@ def cmd_check_optimizer(args) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def cmd_check_problem(args) -> int:
+    _load_plugins(args.plugin)
+    from .conformance import format_report
+    from .errors import ConfigError
+    from .problem_checks import check_problem
+    from .suite import parse_selection
+
+    selection = parse_selection(args.name)
+    grids = [k for k, v in selection.grid.items() if isinstance(v, list)]
+    if grids:
+        raise ConfigError(f"check-problem {args.name!r}: give one value per parameter, not a list ({', '.join(grids)})")
+    results = check_problem(selection.pattern, **selection.grid)
+    print(format_report(results, args.name, kind="problem"))
+    return 0 if all(r.passed for r in results) else 1
+
+
 COMMANDS = {
     "list": cmd_list, "info": cmd_info, "run": cmd_run, "tune": cmd_tune, "report": cmd_report, "compare": cmd_compare,
     "export": cmd_export, "check-optimizer": cmd_check_optimizer,
+    "check-problem": cmd_check_problem,
 }
 
 

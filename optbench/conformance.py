@@ -336,11 +336,11 @@ def check_optimizer(name_or_spec: str | OptimizerSpec) -> list[CheckResult]:
     return results
 
 
-def format_report(results: list[CheckResult], name: str = "") -> str:
-    """A plain-text report: one ``PASS``/``FAIL`` line per check, then the tally."""
+def format_report(results: list[CheckResult], name: str = "", kind: str = "optimizer") -> str:
+    """A plain-text report: one ``PASS``/``FAIL`` line per check, then the tally (of the ``kind`` ``name``)."""
     width = max((len(r.name) for r in results), default=0)
     lines = [f"{'PASS' if r.passed else 'FAIL'}  {r.name:<{width}}  {r.detail}" for r in results]
     passed = sum(r.passed for r in results)
-    who = f"optimizer {name!r}: " if name else ""
+    who = f"{kind} {name!r}: " if name else ""
     lines.append(f"{who}{passed}/{len(results)} checks passed")
     return "\n".join(lines)

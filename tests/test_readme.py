@@ -34,3 +34,24 @@ def test_python_api_example(tmp_path, monkeypatch, capsys):
     rec = namespace["rec"]
     assert "converged 35 44" in capsys.readouterr().out and rec.status == "converged"
     assert len(namespace["stored"].runs) == 6
+
+
+@pytest.mark.parametrize("block, name, params", [("plugin-landscape", "leon", {}),
+                                                 ("plugin-training", "moons-mlp", {"batch_size": 32})])
+def test_problem_plugin_examples_pass_the_conformance_kit(block, name, params, tmp_path, monkeypatch):
+    """Each README plugin, saved under the file name its first line gives, loads with
+    ``--plugin`` semantics, passes ``check-problem`` and runs."""
+    import optbench
+    from optbench.problem_checks import check_problem
+    from optbench.registry import PROBLEMS
+
+    PROBLEMS.names()  # the entry points load first; the plugin's registration is undone after the test
+    monkeypatch.setattr(PROBLEMS, "_specs", dict(PROBLEMS._specs))
+    code = readme_block(block)
+    filename = code.splitlines()[0].lstrip("# ").strip()
+    (tmp_path / filename).write_text(code)
+    optbench.load_plugin(tmp_path / filename)
+    failed = [f"{r.name}: {r.detail}" for r in check_problem(name, **params) if not r.passed]
+    assert not failed, failed
+    rec = optbench.run(name, "adam", problem_params=params, budget=optbench.Budget(max_steps=20), spectrum=False)
+    assert rec.status in ("budget", "converged") and rec.fun < rec.f0
