@@ -57,6 +57,7 @@ import torch
 
 from . import runner
 from .device import resolve_device, synchronize
+from .endpoint import gradient_norms, guarded
 from .environment import environment
 from .problem import AnalyticInstance, AnalyticProblem, dense_hessian, resolve_dtype
 from .registry import get_optimizer, get_problem
@@ -164,7 +165,9 @@ def _run_batch(jobs: list[Job]) -> list[RunRecord]:
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         before = _rng_state(dev)
         x0 = torch.stack([problem.start_point(int(j.seed), dtype, dev) for j in jobs])
+        _gradient_norms(problem, [(rec, x) for rec, x in zip(records, x0)], "grad_norm0")
         ends = _loop(records, problem, spec, hp, budget, dev, x0, lambda: torch.equal(before, _rng_state(dev)))
+    _gradient_norms(problem, ends, "grad_norm")
     if job.spectrum:
         _spectra(problem, ends)
     peak = _peak_memory(dev)
@@ -321,22 +324,34 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
     return ends
 
 
+def _gradient_norms(problem: AnalyticProblem, points: list, field: str) -> None:
+    """The serial runner's gradient norms (:func:`optbench.runner._gradient_norm`) of each
+    ``(record, point)``, from one backward pass over the stacked points, into ``field``."""
+    if not points:
+        return
+    norms, why = guarded(lambda: gradient_norms(problem.f, torch.stack([p for _, p in points])).tolist())
+    for i, (rec, _) in enumerate(points):
+        if why is None:
+            setattr(rec, field, norms[i])
+        else:
+            where = "start" if field == "grad_norm0" else "final"
+            rec.message = f"{rec.message}; {where} gradient unavailable: {why}".lstrip("; ")
+
+
 def _spectra(problem: AnalyticProblem, ends: list) -> None:
     """The serial runner's final spectrum (:func:`optbench.runner._final_spectrum`) of each row.
 
     For small dimensions the rows' dense Hessians come from one
     :func:`~optbench.problem.dense_hessian` of the stacked end points (one batched backward
     pass instead of one per row), each then reduced exactly as the dense branch of
-    :func:`optbench.spectrum.hessian_spectrum` does; otherwise, or if an operation of ``f``
-    has no batched double backward, row by row through the runner's own function.
+    :func:`optbench.spectrum.hessian_spectrum` does; otherwise, or if that raises or warns
+    (an operation of ``f`` without a batched double backward), row by row through the
+    runner's own function, which records the reason where a row's spectrum is unavailable.
     """
     if not ends:
         return
     if problem.dim <= DENSE_BATCH_MAX_DIM:
-        try:
-            hessians = dense_hessian(problem.f, torch.stack([p for _, p in ends]))
-        except (RuntimeError, ValueError, NotImplementedError):
-            hessians = None
+        hessians, _ = guarded(lambda: dense_hessian(problem.f, torch.stack([p for _, p in ends])))
         if hessians is not None:
             rtol = spectrum_rtol(hessians.dtype)
             for (rec, _), h in zip(ends, hessians):

@@ -26,7 +26,9 @@ Statuses
 ``converged``  the gap ``f - f_star`` reached ``target_gap`` (or, with no target, a driver
                reported success on its own criterion)
 ``budget``     steps, evaluations or seconds ran out
-``stopped``    a driver ended on its own criterion before the target (reported, not hidden)
+``stopped``    the method ended on its own criterion before the target: a driver's own test,
+               or a step that made no evaluation and left the parameters where they were
+               (torch's L-BFGS returns without evaluating once its tolerances are met)
 ``diverged``   NaN/Inf, or ``f > f0 + divergence_factor * max(1, |f0|)``
 ``failed``     the problem or optimizer raised (traceback kept)
 ``timeout``    the hard per-run wall-clock limit of the executor fired
@@ -154,6 +156,8 @@ class RunRecord:
     condition: float | None = None
     n_negative: int | None = None
     spectrum_method: str | None = None
+    grad_norm: float | None = None
+    grad_norm0: float | None = None
 
     @property
     def nit(self) -> int:
@@ -320,6 +324,7 @@ def run(
     )
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
+    instance, start_note = None, None
     try:
         with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
             if dev.type == "cpu":
@@ -336,16 +341,36 @@ def run(
             if why_not is not None:
                 record.status, record.message = "not-applicable", why_not
             else:
+                if not instance.stochastic:  # untimed; its own RNG fork keeps the run's stream intact
+                    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+                        record.grad_norm0, start_note = _gradient_norm(instance, "start")
                 loop = _run_driver if spec.driver else _run_torch
                 loop(record, instance, spec, hp, budget, dev)
-            if spectrum and record.status not in ("failed", "diverged", "not-applicable"):
-                _final_spectrum(record, instance)
     except Exception as exc:  # a fault in the problem or optimizer is a result, not a crash
         record.status = "failed"
         record.message = f"{type(exc).__name__}: {exc}"
         record.traceback = tb_module.format_exc()
+    if instance is not None and record.status not in ("failed", "diverged", "not-applicable") \
+            and not instance.stochastic:
+        record.grad_norm, end_note = _gradient_norm(instance, "final")
+        record.message = "; ".join(filter(None, [record.message, start_note, end_note]))
+        if spectrum:
+            _final_spectrum(record, instance)
     record.peak_memory = _peak_memory(dev)
     return record
+
+
+def _gradient_norm(inst: Instance, where: str) -> tuple[float | None, str | None]:
+    """``||grad f||`` of the full objective at the instance's current point (not timed, not
+    counted), and ``None`` or a note for the record's message if it is unavailable.
+
+    Post-run analysis (:func:`optbench.endpoint.guarded`): a failure never changes the run's status.
+    """
+    from .endpoint import gradient_norms, guarded
+
+    flat = inst.flat_objective()
+    norm, why = guarded(lambda: float(gradient_norms(flat.f, flat.x())))
+    return norm, None if why is None else f"{where} gradient unavailable: {why}"
 
 
 def _final_spectrum(record: RunRecord, inst: Instance) -> None:
@@ -353,19 +378,22 @@ def _final_spectrum(record: RunRecord, inst: Instance) -> None:
 
     Dense eigenvalues up to 2000 unknowns for analytic problems (200 for training problems,
     whose Hessian-vector products touch all the data), Lanczos on Hessian-vector products
-    beyond (:func:`optbench.spectrum.hessian_spectrum`). Stochastic problems are skipped: the
-    spectrum of one minibatch says little about the minimum.
+    beyond (:func:`optbench.spectrum.hessian_spectrum`). The caller skips stochastic problems:
+    the spectrum of one minibatch says little about the minimum. Post-run analysis
+    (:func:`optbench.endpoint.guarded`): a spectrum that raises or warns (e.g. an op without
+    a double backward) is recorded as ``spectrum_method = "unavailable: <reason>"``, and the
+    run keeps its status, counts and trace.
     """
-    if inst.stochastic:
-        return
+    from .endpoint import guarded
     from .spectrum import hessian_spectrum
 
     flat = inst.flat_objective()
     analytic = isinstance(inst, AnalyticInstance)
-    try:  # a training problem's dense Hessian costs `dim` HVPs on the full data: Lanczos above 200
-        spec = hessian_spectrum(flat.f, flat.x(), max_dense=2000 if analytic else 200, k=64 if analytic else 32)
-    except (RuntimeError, ValueError, NotImplementedError) as exc:  # e.g. an op without a double-backward
-        record.spectrum_method = f"unavailable: {type(exc).__name__}"
+    # a training problem's dense Hessian costs `dim` HVPs on the full data: Lanczos above 200
+    spec, why = guarded(lambda: hessian_spectrum(flat.f, flat.x(), max_dense=2000 if analytic else 200,
+                                                 k=64 if analytic else 32))
+    if why is not None:
+        record.spectrum_method = f"unavailable: {why}"
         return
     store_spectrum(record, spec)
 
@@ -517,12 +545,18 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
             if message is not None:
                 break
             first = True
+            evaluated = nfev
             begin_step(step)
             opt_step(closure)
             if first:
                 raise RuntimeError(
                     f"optimizer {spec.name!r} did not call the closure in step {step + 1}; "
                     "an optimizer must evaluate through step(closure)")
+            if nfev == evaluated and cache.holds(params):
+                # no call evaluated, so every one was served from the cache, and the point did not
+                # move: the method met its own stopping test (a stall); further steps would be empty
+                status, message = "stopped", f"no progress: the optimizer made no evaluation in step {step + 1}"
+                break
             step += 1
             if step - checked >= CHECK_EVERY:
                 flush(checked, step)
@@ -532,23 +566,25 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
                     anchors.append((step, perf() - t0 - eval_seconds))
             if eval_every and step % eval_every == 0:
                 evaluate(step)
-        # the last iterate x_step: evaluate it (a cache hit costs nothing); a train_eval
-        # optimizer stays in eval() mode from here on (final point, metrics, spectrum)
-        first = True
+        # the last iterate x_step: evaluate it (a cache hit costs nothing; after a stall its
+        # row is already there); a train_eval optimizer stays in eval() mode from here on
+        # (final point, metrics, spectrum)
         if train_eval:
             opt.eval()
             evaluating = True
             if snapshot is not None:  # the last row is the evaluation iterate
                 xs[-1] = snapshot()
-        begin_step(step)
-        if cache is not None:
-            with torch.enable_grad():
-                closure()
-        else:
-            with torch.no_grad():
-                funs.append(objective().detach())
-            nfev += 1
-            nfevs.append(nfev)
+        if status != "stopped":
+            first = True
+            begin_step(step)
+            if cache is not None:
+                with torch.enable_grad():
+                    closure()
+            else:
+                with torch.no_grad():
+                    funs.append(objective().detach())
+                nfev += 1
+                nfevs.append(nfev)
         flush(checked, step + 1)
     except _Stop as stop:
         status, message, stop_row = stop.status, stop.message, stop.row
@@ -596,8 +632,12 @@ class _EvaluationCache:
         self.grads: list[torch.Tensor | None] = []
         self.loss: torch.Tensor | None = None
 
+    def holds(self, params) -> bool:
+        """Whether ``params`` are the point of the last evaluation."""
+        return self.points is not None and all(torch.equal(p.detach(), q) for p, q in zip(params, self.points))
+
     def lookup(self, params):
-        if self.points is None or not all(torch.equal(p.detach(), q) for p, q in zip(params, self.points)):
+        if not self.holds(params):
             return None
         for p, g in zip(params, self.grads):
             p.grad = None if g is None else g.clone()

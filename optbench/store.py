@@ -27,7 +27,7 @@ import numpy as np
 from .errors import StoreError
 from .labels import configuration_labels
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: grad_norm, grad_norm0 (a version-1 file is migrated on opening)
 APPLICATION = "optbench"
 
 RUN_COLUMNS = [
@@ -64,7 +64,10 @@ RUN_COLUMNS = [
     ("condition", "REAL"),
     ("n_negative", "INTEGER"),
     ("spectrum_method", "TEXT"),
+    ("grad_norm", "REAL"),
+    ("grad_norm0", "REAL"),
 ]
+ADDED_IN = {"grad_norm": 2, "grad_norm0": 2}  # schema version that introduced a run column (default 1)
 JSON_COLUMNS = ("problem_params", "hyperparameters", "budget", "x", "environment")
 
 SCHEMA = f"""
@@ -249,15 +252,34 @@ class Store:
                 f"{str(self.path)!r} has schema version {version}, newer than this optbench understands "
                 f"({SCHEMA_VERSION}); upgrade optbench (pip install -U optbench) to read it"
             )
-        if version < SCHEMA_VERSION:
+        if version < 1:
             raise StoreError(f"{str(self.path)!r} has an old schema version {version}; re-run the suite into a new file")
         missing = [t for t in ("runs", "traces", "evals") if t not in tables]
         columns = {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
-        missing += [f"runs.{name}" for name, _ in RUN_COLUMNS if "runs" in tables and name not in columns]
+        if version < SCHEMA_VERSION and not missing and not self.readonly:
+            columns = self._migrate(columns)
+            version = SCHEMA_VERSION
+        expected = [name for name, _ in RUN_COLUMNS if ADDED_IN.get(name, 1) <= version]
+        missing += [f"runs.{name}" for name in expected if "runs" in tables and name not in columns]
         if missing:
             raise CorruptStoreError(f"results file {str(self.path)!r} is damaged: it has optbench's metadata but "
                                     f"lacks {', '.join(missing[:5])}; move it away (or pass another --db) "
                                     "and re-run the suite")
+
+    def _migrate(self, columns: set[str]) -> set[str]:
+        """Bring an older file up to :data:`SCHEMA_VERSION`: add the run columns it lacks.
+
+        New columns are nullable, so the old runs read as "not recorded" (``NaN``) there; a file
+        opened read-only is read as it is (:class:`Results` fills the columns it lacks).
+        Returns the columns the ``runs`` table now has.
+        """
+        with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            for name, kind in RUN_COLUMNS:
+                if name not in columns:
+                    self.conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+            self.conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
+        return {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
 
     # -- writing -------------------------------------------------------------
     def add(self, record) -> bool:
@@ -267,7 +289,8 @@ class Store:
             value = getattr(record, name)
             if name in JSON_COLUMNS:
                 value = _json(value)
-            elif name in ("fun", "best", "f0", "f_star", "gap", "seconds", "eig_min", "eig_max", "condition"):
+            elif name in ("fun", "best", "f0", "f_star", "gap", "seconds", "eig_min", "eig_max", "condition",
+                          "grad_norm", "grad_norm0"):
                 value = _real(value)
             row[name] = value
         cols = ", ".join(row)
@@ -336,6 +359,9 @@ class Results:
         import pandas as pd
 
         runs = pd.read_sql_query("SELECT * FROM runs ORDER BY problem, optimizer, seed", conn)
+        for name, _ in RUN_COLUMNS:  # a file of an older schema that could not be migrated (read-only)
+            if name not in runs.columns:
+                runs[name] = None
         for col in JSON_COLUMNS:
             runs[col] = runs[col].map(lambda s: json.loads(s) if isinstance(s, str) else None)
         runs["problem_id"], runs["optimizer_id"] = configuration_labels(runs)

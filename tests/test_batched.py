@@ -58,7 +58,7 @@ def assert_same_record(b, s, rtol=1e-12):
         np.testing.assert_allclose(b.x, s.x, rtol=rtol, atol=1e-300)
     assert b.trace["seconds"].shape == s.trace["seconds"].shape and np.all(np.diff(b.trace["seconds"]) >= 0)
     assert (b.dim, b.spectrum_method, b.n_negative) == (s.dim, s.spectrum_method, s.n_negative)
-    for name in ("eig_min", "eig_max", "condition"):  # the Hessian at the point the serial loop ended
+    for name in ("eig_min", "eig_max", "condition", "grad_norm", "grad_norm0"):  # where the serial loop ended
         a, c = getattr(b, name), getattr(s, name)
         assert (a is None) == (c is None) and (a is None or np.isclose(a, c, rtol=1e-9, atol=1e-12, equal_nan=True))
 

@@ -92,6 +92,27 @@ def test_newer_schema_is_refused(tmp_path):
         Store(db)
 
 
+def test_version_1_file_is_migrated(tmp_path, records):
+    """A file written before the gradient-norm columns gains them; its runs read as NaN there."""
+    db = tmp_path / "r.sqlite"
+    with Store(db) as store:
+        store.add(records[0])
+    conn = sqlite3.connect(db)
+    for column in ("grad_norm", "grad_norm0"):
+        conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+    conn.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with Store(db) as store:
+        assert store.add(records[3])
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+    conn.close()
+    runs = load(db).runs.set_index("key")
+    assert np.isnan(runs.loc[records[0].key, "grad_norm"])
+    assert runs.loc[records[3].key, "grad_norm"] == records[3].grad_norm > 0  # adam, seed 1: a 20-step run
+
+
 def test_missing_file_for_reading(tmp_path):
     with pytest.raises(StoreError, match="does not exist"):
         load(tmp_path / "absent.sqlite")
