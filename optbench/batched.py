@@ -165,9 +165,16 @@ def _run_batch(jobs: list[Job]) -> list[RunRecord]:
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         before = _rng_state(dev)
         x0 = torch.stack([problem.start_point(int(j.seed), dtype, dev) for j in jobs])
-        _gradient_norms(problem, [(rec, x) for rec, x in zip(records, x0)], "grad_norm0")
+        starts = _gradient_norms(problem, x0, "start")
         ends = _loop(records, problem, spec, hp, budget, dev, x0, lambda: torch.equal(before, _rng_state(dev)))
-    _gradient_norms(problem, ends, "grad_norm")
+    start_notes = {}
+    for rec, (norm, note) in zip(records, starts):
+        rec.grad_norm0, start_notes[id(rec)] = norm, note
+    if ends:
+        finals = _gradient_norms(problem, torch.stack([p for _, p in ends]), "final")
+        for (rec, _), (norm, note) in zip(ends, finals):
+            rec.grad_norm = norm
+            rec.message = "; ".join(filter(None, [rec.message, start_notes[id(rec)], note]))
     if job.spectrum:
         _spectra(problem, ends)
     peak = _peak_memory(dev)
@@ -324,18 +331,13 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
     return ends
 
 
-def _gradient_norms(problem: AnalyticProblem, points: list, field: str) -> None:
-    """The serial runner's gradient norms (:func:`optbench.runner._gradient_norm`) of each
-    ``(record, point)``, from one backward pass over the stacked points, into ``field``."""
-    if not points:
-        return
-    norms, why = guarded(lambda: gradient_norms(problem.f, torch.stack([p for _, p in points])).tolist())
-    for i, (rec, _) in enumerate(points):
-        if why is None:
-            setattr(rec, field, norms[i])
-        else:
-            where = "start" if field == "grad_norm0" else "final"
-            rec.message = f"{rec.message}; {where} gradient unavailable: {why}".lstrip("; ")
+def _gradient_norms(problem: AnalyticProblem, points: torch.Tensor, where: str) -> list[tuple]:
+    """The serial runner's ``(norm, note)`` (:func:`optbench.runner._gradient_norm`) of every
+    row of ``points``, from one backward pass over the stacked rows."""
+    norms, why = guarded(lambda: gradient_norms(problem.f, points).tolist())
+    if why is not None:
+        return [(None, f"{where} gradient unavailable: {why}")] * points.shape[0]
+    return [(norm, None) for norm in norms]
 
 
 def _spectra(problem: AnalyticProblem, ends: list) -> None:
