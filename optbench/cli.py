@@ -233,6 +233,9 @@ def cmd_info(args) -> int:
         print("hyperparameters (default; search space):")
         for k, v in spec.hyperparameters.items():
             print(f"  {k} = {v!r}" + (f"   ; {spec.search_space[k]}" if k in spec.search_space else ""))
+        if spec.theory is not None:
+            print(f"theory setting ({spec.name}[lr=theory] on a problem with known L and mu): {spec.theory.name}")
+            print(f"  bound: {spec.theory.reference}")
         print()
         print(spec.doc)
         return 0

@@ -427,6 +427,63 @@ def _run_constants(runs):
     return out
 
 
+def _covered(runs) -> dict:
+    """``key -> (Guarantee, Constants)`` for the runs a guarantee covers (:func:`guarantee_for`)."""
+    from .errors import OptbenchError
+    from .registry import get_optimizer
+
+    constants, specs, out = _run_constants(runs), {}, {}
+    for key, name, hp in zip(runs["key"], runs["optimizer"], runs["hyperparameters"]):
+        problem, c = constants[key]
+        if problem is None or c is None:
+            continue
+        if name not in specs:
+            try:
+                specs[name] = get_optimizer(name)
+            except OptbenchError:
+                specs[name] = None
+        if specs[name] is None:
+            continue
+        guarantee = guarantee_for(specs[name], hp or {}, c, stochastic=bool(problem.stochastic))
+        if guarantee is not None:
+            out[key] = (guarantee, c)
+    return out
+
+
+def beyond_proof(runs) -> list[tuple[str, str, str]]:
+    """``(problem_id, optimizer_id, method)`` of runs at a theory setting whose bound is proven
+    only on quadratics while their problem is not one (heavy ball and Newton on logistic
+    regression): they ran, but no bound is claimed for them."""
+    from .errors import OptbenchError
+    from .registry import get_optimizer
+
+    constants, out = _run_constants(runs), []
+    for run in runs.itertuples(index=False):
+        problem, c = constants[run.key]
+        try:
+            guarantee = get_optimizer(run.optimizer).theory
+        except OptbenchError:
+            continue
+        if problem is None or c is None or guarantee is None or not guarantee.quadratic_only or c.quadratic:
+            continue
+        setting = guarantee.settings(c)
+        hp = run.hyperparameters or {}
+        if all(isinstance(hp.get(k), (int, float)) and math.isclose(hp[k], v, rel_tol=MATCH_RTOL)
+               for k, v in setting.items()):
+            out.append((run.problem_id, run.optimizer_id, guarantee.name))
+    return sorted(set(out))
+
+
+def theory_ids(runs):
+    """The runs' ``optimizer_id``, ``"<optimizer> (theory)"`` for a run at its method's theory
+    setting: one id for ``momentum[lr=theory]`` on every problem, whatever numbers it resolved to
+    (tuned configurations keep their ``(tuned)`` id)."""
+    covered = _covered(runs)
+    return runs["optimizer_id"].where(
+        ~runs["key"].isin(set(covered)) | runs["optimizer_id"].astype(str).str.endswith("(tuned)"),
+        runs["optimizer"].astype(str) + " (theory)")
+
+
 def theory_checks(runs, traces):
     """One row per run that a :class:`Guarantee` covers (:func:`guarantee_for`), checked.
 
@@ -439,29 +496,20 @@ def theory_checks(runs, traces):
     """
     import pandas as pd
 
-    from .errors import OptbenchError
-    from .registry import get_optimizer
-
     columns = ["key", "problem_id", "optimizer_id", "optimizer", "seed", "method", "bound", "reference", "kappa",
                "exact", "steps", "measured", "theoretical", "bound_average", "worst", "worst_step", "violation",
                "atol"]
     rows = []
     if runs.empty:
         return pd.DataFrame(columns=columns)
-    constants = _run_constants(runs)
+    covered = _covered(runs)
     funs = {k: g.sort_values("step")["fun"].to_numpy(float) for k, g in traces.groupby("key")}
     for run in runs.itertuples(index=False):
-        problem, c = constants[run.key]
         f_star = run.f_star
-        if problem is None or run.status == "failed" or f_star is None or not np.isfinite(f_star) or run.key not in funs:
+        if run.key not in covered or run.status == "failed" or f_star is None or not np.isfinite(f_star) \
+                or run.key not in funs:
             continue
-        try:
-            spec = get_optimizer(run.optimizer)
-        except OptbenchError:
-            continue
-        guarantee = guarantee_for(spec, run.hyperparameters or {}, c, stochastic=bool(problem.stochastic))
-        if guarantee is None:
-            continue
+        guarantee, c = covered[run.key]
         check = check_run(guarantee, c, funs[run.key], float(f_star), run.dtype)
         rows.append([run.key, run.problem_id, run.optimizer_id, run.optimizer, run.seed, guarantee.name,
                      guarantee.statement(c), guarantee.reference, c.kappa, c.exact, check.steps, check.measured,

@@ -68,6 +68,9 @@ def test_constants_in_info_and_unknown_elsewhere(capsys):
     out = capsys.readouterr().out
     assert "L: unknown" in out and "mu: unknown" in out
     assert optbench.get_problem("mlp-mixture").constants() is None
+    assert main(["info", "momentum"]) == 0
+    assert "theory setting (momentum[lr=theory] on a problem with known L and mu): Polyak's heavy ball" in \
+        capsys.readouterr().out
 
 
 # -- point 2: theory-set hyperparameters ------------------------------------------------
@@ -206,9 +209,17 @@ def test_logistic_regression_bounds_use_the_bounding_constants():
     for optimizer in ("gd", "nesterov"):
         rec, check = checked(logreg, optimizer, 300)
         assert not check.violation, check
-    # heavy ball has no rate beyond quadratics: no bound is claimed
+    # heavy ball has no rate beyond quadratics: no bound is claimed, and the report says why
     hb = resolve_expressions(optbench.get_optimizer("momentum"), {"lr": "theory"}, logreg)
     assert guarantee_for(optbench.get_optimizer("momentum"), hb, logreg.constants(), stochastic=False) is None
+    import pandas as pd
+
+    from optbench.theory import beyond_proof
+
+    runs = pd.DataFrame({"key": ["a", "b"], "problem": "logreg-binary", "problem_params": [logreg.params] * 2,
+                         "optimizer": "momentum", "hyperparameters": [hb, {"lr": 0.1, "momentum": 0.9}],
+                         "problem_id": "logreg", "optimizer_id": ["hb", "other"]})
+    assert beyond_proof(runs) == [("logreg", "hb", HEAVY_BALL.name)]
 
 
 def test_only_theory_settings_are_checked():
@@ -223,7 +234,7 @@ def test_only_theory_settings_are_checked():
 
 def test_report_theory_section_flags_violations_and_draws_bounds(tmp_path):
     from optbench.report.rates import theory_section
-    from optbench.theory import bound_curves, theory_checks
+    from optbench.theory import bound_curves, theory_checks, theory_ids
 
     store = optbench.Store(tmp_path / "t.sqlite")
     budget = optbench.Budget(max_steps=40, target_gap=1e-10)
@@ -237,6 +248,7 @@ def test_report_theory_section_flags_violations_and_draws_bounds(tmp_path):
                                    problem_id="quadratic")
     checks = theory_checks(runs, traces)
     assert sorted(checks["optimizer"]) == ["gd", "test-theory-gd-too-long"]  # adam: no theory
+    assert sorted(theory_ids(runs)) == ["adam", "gd (theory)", "test-theory-gd-too-long (theory)"]
     assert checks.set_index("optimizer")["violation"].to_dict() == {"gd": False, "test-theory-gd-too-long": True}
     bounds = bound_curves(checks, runs, traces)
     first = bounds[bounds["step"] == 0].set_index("key")["bound"]
@@ -268,3 +280,17 @@ def test_kappa_sweep_slopes_are_one_and_one_half():
     assert len(checks) == 6 and not checks["violation"].any()
     slopes = sweep_slopes(kappa_sweep(runs, traces, checks)).set_index("method")["slope"]
     assert 0.85 < slopes["gd (theory)"] < 1.1 and 0.35 < slopes["nesterov (theory)"] < 0.65
+
+
+def test_theory_suite_expands_to_theory_settings():
+    from optbench.suite import load_suite
+
+    jobs = load_suite("theory").jobs()
+    kappas = {j.problem_params["kappa"] for j in jobs if j.problem == "quadratic"}
+    assert kappas == {10.0, 100.0, 1000.0, 10000.0} and {j.problem for j in jobs} >= {"quadratic", "ridge", "logreg-binary"}
+    for job in jobs:
+        spec = optbench.get_optimizer(job.optimizer)
+        problem = optbench.get_problem(job.problem, **job.problem_params)
+        if job.optimizer in ("gd", "momentum", "nesterov"):
+            assert all(isinstance(v, float) for v in job.hyperparameters.values())
+            assert job.hyperparameters == {**spec.hyperparameters, **spec.theory.settings(problem.constants())}

@@ -71,6 +71,7 @@ def _select(results, suite: str | None) -> _Selection:
     tuning = SimpleNamespace(runs=runs.assign(problem_id=configuration_labels(runs)[0]),
                              evals=evals)
     compared = _compared(runs)
+    compared = compared.assign(optimizer_id=theory.theory_ids(compared)) if len(compared) else compared
     if compared.empty:
         raise ConfigError("these results hold only tuning trials; evaluate the tuned configurations first "
                           "(optbench tune SUITE, or optbench run --tuned FILE)")
