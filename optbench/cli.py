@@ -50,7 +50,10 @@ def _add_execution(p: argparse.ArgumentParser) -> None:
                         "or a time limit) or dask (a running Dask cluster: the default with --scheduler)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="address of a running Dask scheduler for --backend dask, "
                    "e.g. tcp://10.0.0.5:8786 (needs pip install 'optbench[dask]')")
-    p.add_argument("--report", metavar="DIR", help="report directory (default reports/<suite>)")
+    p.add_argument("--name", metavar="NAME",
+                   help="the experiment these runs are filed under (default: the suite's name; for a selection or a "
+                        "changed suite, a name derived from it, printed at the start and the same for the same command)")
+    p.add_argument("--report", metavar="DIR", help="report directory (default reports/<experiment name>)")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--yes", action="store_true",
@@ -80,8 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"optbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("list", help="list problems, optimizers or suites")
-    p.add_argument("what", choices=["problems", "optimizers", "suites"])
+    p = sub.add_parser("list", help="list problems, optimizers, suites, or the experiments of a results database")
+    p.add_argument("what", choices=["problems", "optimizers", "suites", "experiments"])
+    p.add_argument("--db", default=DEFAULT_DB, help=f"results database for `list experiments` (default {DEFAULT_DB})")
     p.add_argument("--tag", action="append", default=[], help="only entries with this tag (repeatable: all must match)")
     p.add_argument("--json", action="store_true", help="print a JSON list of objects (name, tags, ...)")
     _add_plugin(p)
@@ -128,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="write an HTML + Markdown + CSV report from a results database")
     p.add_argument("--db", default=DEFAULT_DB)
-    p.add_argument("--suite", help="only runs of this suite")
+    p.add_argument("--name", "--suite", dest="name", metavar="NAME",
+                   help="the experiment to report (a suite's runs are the experiment of its name); default: every "
+                        "experiment of the database, one report each (see `optbench list experiments`)")
     p.add_argument("-o", "--output", help="output directory (default reports/<db name>)")
     p.add_argument("--x", choices=["steps", "evals", "seconds"], default="steps", help="x-axis of convergence plots")
     _add_plugin(p)
@@ -159,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------------------
 def cmd_list(args) -> int:
     _load_plugins(args.plugin)
+    if args.what == "experiments":
+        from .store import load
+
+        table = load(args.db).experiments_table()
+        _print_rows(table.to_dict("records"), args.json, list(table.columns))
+        return 0
     if args.what == "suites":
         from .suite import builtin_suites, parse_suite
 
@@ -259,8 +271,40 @@ def _suite_from_args(args):
         suite.device = args.device
     if args.dtype:
         suite.dtype = args.dtype
-    return suite.with_budget(max_steps=args.max_steps, max_evals=args.max_evals, max_seconds=args.max_seconds,
-                             target_gap=args.target_gap, eval_every=args.eval_every)
+    suite = suite.with_budget(max_steps=args.max_steps, max_evals=args.max_evals, max_seconds=args.max_seconds,
+                              target_gap=args.target_gap, eval_every=args.eval_every)
+    suite.name = _experiment_name(args, suite.name)
+    return suite
+
+
+def _experiment_name(args, suite_name: str) -> str:
+    """``--name``, else the suite's name, else a name derived from what the command selects or
+    changes (:func:`optbench.suite.experiment_name`; tune's settings count as changes)."""
+    from .suite import check_experiment_name, experiment_name
+
+    if args.name is not None:
+        return check_experiment_name(args.name)
+    changes = {k: getattr(args, k, None) for k in ("seeds", "max_steps", "max_evals", "max_seconds", "target_gap",
+                                                   "eval_every", "device", "dtype", "budget", "method", "metric",
+                                                   "tuning_seed")}
+    return experiment_name(args.suite, suite_name, args.problems, args.optimizers, **changes)
+
+
+def run_header(name: str, jobs, db) -> str:
+    """The line ``optbench run`` prints before it runs: the experiment and what it holds, the
+    grid ``P problems x O optimizers x S seeds`` only where the runs are that full grid."""
+    problems = {(j.problem, json.dumps(j.problem_params, sort_keys=True, default=repr),
+                 json.dumps(j.budget.to_dict(), sort_keys=True, default=repr), j.dtype) for j in jobs}
+    optimizers = {(j.optimizer, json.dumps(j.hyperparameters, sort_keys=True, default=repr)) for j in jobs}
+    seeds = {j.seed for j in jobs}
+    p, o, n = len(problems), len(optimizers), len(seeds)
+    plural = lambda k, word: f"{k} {word}{'s' if k != 1 else ''}"  # noqa: E731
+    if p * o * n == len(jobs):
+        shape = f"{plural(p, 'problem')} x {plural(o, 'optimizer')} x {plural(n, 'seed')}"
+    else:
+        shape = (f"{plural(p, 'problem')}, {plural(o, 'optimizer configuration')}, {plural(n, 'seed')}: "
+                 "not every combination")
+    return f"experiment {name}: {plural(len(jobs), 'run')} ({shape}) -> {db}"
 
 
 def _check_size(suite, yes: bool) -> None:
@@ -316,22 +360,21 @@ def cmd_run(args) -> int:
         from .tune import claim_labels
 
         claim_labels(tuned_jobs, store, lambda msg: print(msg, file=sys.stderr))
-    print(f"suite {suite.name}: {len(jobs)} runs ({len({(j.problem, str(j.problem_params)) for j in jobs})} problems x "
-          f"{len({(j.optimizer, str(j.hyperparameters)) for j in jobs})} optimizers x {len(suite.seeds)} seeds) "
-          f"-> {store.path}", file=sys.stderr)
+    print(run_header(suite.name, jobs, store.path), file=sys.stderr)
     summary = execute(jobs, store, backend=args.backend, n_jobs=args.jobs, plugins=args.plugin,
                       time_limit=time_limit, scheduler=args.scheduler, batch=not args.no_batch,
                       rerun=args.rerun, progress=not args.quiet, threads=args.threads)
+    keys = {j.key for j in jobs}
     results = Results(store)
-    print(_summary_text(results, {j.key for j in jobs}))
+    print(_summary_text(results, keys))
     if summary.interrupted:
         return 130
-    if report_dir is not None:
-        paths = (_write_report(results.subset({j.key for j in jobs}), report_dir) if tuned_jobs
-                 else _write_report(results, report_dir, suite=suite.name))
+    if report_dir is not None:  # exactly this command's runs
+        paths = _write_report(results.subset(keys), report_dir, title=f"optbench report: experiment {suite.name}")
         print(f"report: {paths['html']}", file=sys.stderr)
-    print(f"done in {time.perf_counter() - t0:.1f} s ({summary.done} computed, {summary.skipped} from the store)",
-          file=sys.stderr)
+    stored = int(results.runs["key"].isin(keys).sum())
+    print(f"done in {time.perf_counter() - t0:.1f} s: {stored} of {len(jobs)} runs stored ({summary.done} computed "
+          f"now, {summary.skipped} found in the store)", file=sys.stderr)
     return 0
 
 
@@ -382,6 +425,7 @@ def cmd_tune(args) -> int:
     _load_plugins(args.plugin)
     _check_size(suite, args.yes)
     store = Store(args.db)
+    print(f"experiment {suite.name} -> {store.path}", file=sys.stderr)
     outcome = run_protocol(suite, settings, store, output=output, evaluate=not args.no_evaluate,
                            backend=args.backend, n_jobs=args.jobs, plugins=args.plugin, time_limit=time_limit,
                            scheduler=args.scheduler, progress=not args.quiet, threads=args.threads)
@@ -397,19 +441,20 @@ def cmd_tune(args) -> int:
         print(format_comparison(tuned_vs_default_frame(evaluation)))
         if report_dir is not None:
             protocol = results.subset(set(outcome.trial_keys + outcome.tuned_keys + outcome.default_keys))
-            paths = _write_report(protocol, report_dir)
+            paths = _write_report(protocol, report_dir, title=f"optbench report: experiment {suite.name}")
             print(f"report: {paths['html']}", file=sys.stderr)
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 
 
-def _write_report(results, out_dir: Path, **options) -> dict[str, Path]:
-    """:func:`optbench.report.write_report`; a directory that cannot take the files (a full
-    disk, a permission) is a one-line error that says where the runs are and how to retry."""
-    from .report import write_report
+def _write_report(results, out_dir: Path, *, each_experiment: bool = False, **options) -> dict[str, Path]:
+    """:func:`optbench.report.write_report` (:func:`~optbench.report.write_reports` with
+    ``each_experiment``); a directory that cannot take the files (a full disk, a permission)
+    is a one-line error that says where the runs are and how to retry."""
+    from .report import write_report, write_reports
 
     try:
-        return write_report(results, out_dir, **options)
+        return (write_reports if each_experiment else write_report)(results, out_dir, **options)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         raise OptbenchError(f"the report could not be written to {str(out_dir)!r}: {exc.strerror or exc}{where}; the "
@@ -452,7 +497,11 @@ def cmd_report(args) -> int:
     results = load(args.db)
     out = Path(args.output) if args.output else Path("reports") / Path(args.db).stem
     _check_writable_dir(out)
-    paths = _write_report(results, out, x=args.x, suite=args.suite)
+    if args.name is not None:
+        paths = _write_report(results, out, x=args.x, experiment=args.name,
+                              title=f"optbench report: experiment {args.name}")
+    else:
+        paths = _write_report(results, out, each_experiment=True, x=args.x)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0

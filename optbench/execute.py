@@ -572,9 +572,18 @@ def execute(
     backend run seeds as rows of one tensor where :func:`optbench.batched.batchable`.
     ``threads``: torch intra-op threads of each worker process (default ``cores // n_jobs``).
     A ``KeyboardInterrupt`` stops the workers and returns with ``interrupted=True``; every
-    run finished before it is in the store.
+    run finished before it is in the store. Every job, computed or found in the store, is
+    recorded as a run of the experiment its suite label names
+    (:func:`optbench.store.experiment_of`), before anything runs.
     """
+    from .store import experiment_of
+
     backend = choose_backend(backend, n_jobs, time_limit, scheduler)
+    by_experiment: dict[str, list[str]] = {}
+    for j in jobs:
+        by_experiment.setdefault(experiment_of(j.suite), []).append(j.key)
+    for name, keys in by_experiment.items():
+        store.add_to_experiment(name, keys)
     if rerun:
         store.delete(j.key for j in jobs)
     stored = store.keys()

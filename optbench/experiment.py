@@ -36,6 +36,7 @@ def run_suite(
     device: str | None = None,
     dtype: str | None = None,
     spectrum: bool | None = None,
+    name: str | None = None,
     jobs: int = 1,
     backend: str | None = None,
     time_limit: float | None = None,
@@ -50,7 +51,7 @@ def run_suite(
     suite : str, optional
         A built-in suite (``quick``, ``fair``, ...) or the path of a suite ``.toml``. Default:
         ``quick``, unless ``problems`` or ``optimizers`` select the runs (then one seed and the
-        default budget, suite name ``cli``, as on the command line).
+        default budget, as on the command line).
     problems, optimizers : str or list of str
         Selections as for ``optbench run --problems/--optimizers``: names, ``tag:TAG``, globs
         and grids, ``"adam[lr=[1e-3,1e-2]],lbfgs"``.
@@ -58,6 +59,10 @@ def run_suite(
         ``N`` for seeds ``0..N-1``, or the seeds themselves.
     max_steps, max_evals, max_seconds, target_gap, eval_every : optional
         Budget fields overriding the suite's (:class:`optbench.Budget`).
+    name : str, optional
+        The experiment the runs are filed under (``--name``); default: the suite's name, or,
+        for a selection or a changed suite, a name derived from it
+        (:func:`optbench.suite.experiment_name`).
     device, dtype, spectrum, jobs, backend, time_limit, plugins, rerun
         As the options of ``optbench run`` (``spectrum=False`` is ``--no-spectrum``).
     progress : bool
@@ -72,7 +77,7 @@ def run_suite(
     from .execute import execute
     from .registry import load_plugin
     from .store import Results, Store
-    from .suite import select_suite
+    from .suite import check_experiment_name, experiment_name, select_suite
 
     for path in plugins:
         load_plugin(path)
@@ -87,6 +92,10 @@ def run_suite(
     chosen.dtype = dtype or chosen.dtype
     chosen = chosen.with_budget(max_steps=max_steps, max_evals=max_evals, max_seconds=max_seconds,
                                 target_gap=target_gap, eval_every=eval_every)
+    changes = dict(seeds=chosen.seeds if seeds is not None else None, max_steps=max_steps, max_evals=max_evals,
+                   max_seconds=max_seconds, target_gap=target_gap, eval_every=eval_every, device=device, dtype=dtype)
+    chosen.name = (check_experiment_name(name) if name is not None
+                   else experiment_name(suite, chosen.name, problems, optimizers, **changes))
     job_list = chosen.jobs()
     store = Store(db)
     summary = execute(job_list, store, backend=backend, n_jobs=jobs, plugins=list(plugins), rerun=rerun,

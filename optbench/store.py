@@ -27,7 +27,7 @@ import numpy as np
 from .errors import StoreError
 from .labels import configuration_labels
 
-SCHEMA_VERSION = 2  # 2: grad_norm, grad_norm0 (a version-1 file is migrated on opening)
+SCHEMA_VERSION = 3  # 2: grad_norm, grad_norm0; 3: the experiments table (older files are migrated on opening)
 APPLICATION = "optbench"
 
 RUN_COLUMNS = [
@@ -80,7 +80,24 @@ CREATE TABLE IF NOT EXISTS evals (
     key TEXT NOT NULL REFERENCES runs(key), metric TEXT NOT NULL, steps BLOB NOT NULL, vals BLOB NOT NULL,
     PRIMARY KEY (key, metric));
 CREATE INDEX IF NOT EXISTS runs_problem_optimizer ON runs(problem, optimizer);
+CREATE TABLE IF NOT EXISTS experiments (
+    name TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (name, key));
 """
+EXPERIMENTS_TABLE = """CREATE TABLE IF NOT EXISTS experiments (
+    name TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (name, key))"""
+
+
+def experiment_of(label) -> str:
+    """The experiment a run's suite label belongs to: ``tune:NAME`` (a tuning trial) and
+    ``tuned:NAME`` (a tuned evaluation run) belong to the experiment ``NAME``, like the runs
+    labelled ``NAME`` itself; an empty label is the experiment ``""``."""
+    from .tuning.settings import TRIAL_PREFIX, TUNED_PREFIX
+
+    label = "" if label is None or (isinstance(label, float) and math.isnan(label)) else str(label)
+    for prefix in (TRIAL_PREFIX, TUNED_PREFIX):
+        if label.startswith(prefix):
+            return label[len(prefix):]
+    return label
 
 
 def to_npy(array: np.ndarray) -> bytes:
@@ -257,7 +274,7 @@ class Store:
         missing = [t for t in ("runs", "traces", "evals") if t not in tables]
         columns = {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
         if version < SCHEMA_VERSION and not missing and not self.readonly:
-            columns = self._migrate(columns)
+            columns = self._migrate(columns, version)
             version = SCHEMA_VERSION
         expected = [name for name, _ in RUN_COLUMNS if ADDED_IN.get(name, 1) <= version]
         missing += [f"runs.{name}" for name in expected if "runs" in tables and name not in columns]
@@ -266,11 +283,14 @@ class Store:
                                     f"lacks {', '.join(missing[:5])}; move it away (or pass another --db) "
                                     "and re-run the suite")
 
-    def _migrate(self, columns: set[str]) -> set[str]:
-        """Bring an older file up to :data:`SCHEMA_VERSION`: add the run columns it lacks.
+    def _migrate(self, columns: set[str], version: int) -> set[str]:
+        """Bring an older file up to :data:`SCHEMA_VERSION`: add the run columns it lacks, and
+        (before version 3) the experiments table, each run in the experiment of its suite label
+        (:func:`experiment_of`).
 
         New columns are nullable, so the old runs read as "not recorded" (``NaN``) there; a file
-        opened read-only is read as it is (:class:`Results` fills the columns it lacks).
+        opened read-only is read as it is (:class:`Results` fills the columns it lacks and
+        derives the experiments from the suite labels the same way).
         Returns the columns the ``runs`` table now has.
         """
         with self.conn:
@@ -278,6 +298,10 @@ class Store:
             for name, kind in RUN_COLUMNS:
                 if name not in columns:
                     self.conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+            if version < 3:
+                self.conn.execute(EXPERIMENTS_TABLE)
+                rows = [(experiment_of(label), key) for key, label in self.conn.execute("SELECT key, suite FROM runs")]
+                self.conn.executemany("INSERT OR IGNORE INTO experiments VALUES (?, ?)", rows)
             self.conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
         return {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
 
@@ -317,6 +341,20 @@ class Store:
             raise
         return True
 
+    def add_to_experiment(self, name: str, keys: Iterable[str]) -> None:
+        """Record that the runs with these keys belong to the experiment ``name`` (a run that
+        several commands share -- the same job, stored once -- belongs to each of them)."""
+        rows = [(name, k) for k in keys]
+        with _sqlite_errors(self.path, "write to"):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.executemany("INSERT OR IGNORE INTO experiments VALUES (?, ?)", rows)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
     def delete(self, keys: Iterable[str]) -> None:
         keys = list(keys)
         with _sqlite_errors(self.path, "delete runs from"):
@@ -347,7 +385,15 @@ class Store:
 
 class Results:
     """Tidy frames of a results database: ``runs`` (one row per run), ``traces`` (one row
-    per run and step), ``evals`` (one row per run, evaluation point and metric)."""
+    per run and step), ``evals`` (one row per run, evaluation point and metric) and
+    ``experiments`` (one row per experiment and run: columns ``experiment, key``).
+
+    An *experiment* is the set of runs one command asked for (``optbench run``/``tune``, or
+    :func:`optbench.run_suite`), named after the suite, ``--name``, or the selection; a run
+    two commands share is stored once and belongs to both. A run no command registered (added
+    with :meth:`Store.add` directly) belongs to the experiment of its suite label
+    (:func:`experiment_of`).
+    """
 
     def __init__(self, store: Store):
         self.path = store.path
@@ -387,6 +433,56 @@ class Results:
         evals = (pd.concat(erows, ignore_index=True) if erows
                  else pd.DataFrame(columns=["key", "metric", "step", "value"]))
         self.evals = evals.merge(runs[["key", "problem_id", "optimizer_id", "seed"]], on="key", how="left")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        registered = (pd.read_sql_query("SELECT name AS experiment, key FROM experiments", conn)
+                      if "experiments" in tables else pd.DataFrame(columns=["experiment", "key"]))
+        registered = registered[registered["key"].isin(set(runs["key"]))]
+        orphans = runs[~runs["key"].isin(set(registered["key"]))]
+        derived = pd.DataFrame({"experiment": [experiment_of(s) for s in orphans["suite"]], "key": orphans["key"]})
+        self.experiments = (pd.concat([registered, derived], ignore_index=True)
+                            .sort_values(["experiment", "key"], ignore_index=True))
+
+    def experiment_names(self) -> list[str]:
+        """The experiments these results hold, sorted."""
+        return sorted(set(self.experiments["experiment"]))
+
+    def single_experiment(self) -> str | None:
+        """The experiment that holds every run here (the first by name if several do), or
+        ``None`` when the runs come from several experiments."""
+        keys = set(self.runs["key"])
+        held = self.experiments.groupby("experiment")["key"].agg(lambda k: keys <= set(k))
+        names = sorted(held.index[held])
+        return names[0] if names else None
+
+    def experiment(self, name: str) -> "Results":
+        """The runs of the experiment ``name``; a :class:`~optbench.errors.ConfigError` that
+        lists the experiments present when there is none of that name."""
+        from .errors import ConfigError
+
+        keys = set(self.experiments.loc[self.experiments["experiment"] == name, "key"])
+        if not keys:
+            present = ", ".join(map(repr, self.experiment_names())) or "(none)"
+            raise ConfigError(f"no runs of experiment {name!r} in these results; experiments present: {present}")
+        return self.subset(keys)
+
+    def experiments_table(self):
+        """One row per experiment: its runs, problems, optimizers and seeds (distinct
+        configurations, as the report counts them), and the start of its first and last run
+        (UTC)."""
+        import pandas as pd
+
+        from .labels import configuration_labels
+
+        rows = []
+        for name, keys in self.experiments.groupby("experiment", sort=True)["key"]:
+            runs = self.runs[self.runs["key"].isin(set(keys))]
+            problem_ids, optimizer_ids = configuration_labels(runs)
+            started = pd.to_datetime(runs["started_at"], unit="s", utc=True)
+            rows.append({"name": name, "runs": len(runs), "problems": len(set(problem_ids)),
+                         "optimizers": len(set(optimizer_ids)), "seeds": runs["seed"].nunique(),
+                         "first": started.min().strftime("%Y-%m-%d %H:%M") if started.notna().any() else "",
+                         "last": started.max().strftime("%Y-%m-%d %H:%M") if started.notna().any() else ""})
+        return pd.DataFrame(rows, columns=["name", "runs", "problems", "optimizers", "seeds", "first", "last"])
 
     def subset(self, keys) -> "Results":
         """These results restricted to the runs with these keys (all three frames)."""
@@ -395,6 +491,7 @@ class Results:
         out.runs = self.runs[self.runs["key"].isin(keys)].reset_index(drop=True)
         out.traces = self.traces[self.traces["key"].isin(keys)].reset_index(drop=True)
         out.evals = self.evals[self.evals["key"].isin(keys)].reset_index(drop=True)
+        out.experiments = self.experiments[self.experiments["key"].isin(keys)].reset_index(drop=True)
         return out
 
     def report(self, out_dir, **options) -> dict[str, Path]:

@@ -198,6 +198,55 @@ def select_suite(suite: str | None = None, problems: str | list[str] = (), optim
     )
 
 
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][\w.+-]{0,79}")
+
+
+def check_experiment_name(name: str) -> str:
+    """``name`` if it can name an experiment (and its report folder): letters, digits and
+    ``_ . + -``, starting with a letter or digit, at most 80 characters."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise ConfigError(f"experiment name {name!r} is not usable: give 1-80 letters, digits, '_', '.', '+' or '-', "
+                          "starting with a letter or digit (it names the report folder)")
+    return name
+
+
+def _names(selections) -> str:
+    """The names in command-line selections, without their grids: ``"adam[lr=[1,2]],lbfgs"`` -> ``adam-lbfgs``."""
+    text = ",".join(selections)
+    while re.search(r"\[[^\[\]]*\]", text):
+        text = re.sub(r"\[[^\[\]]*\]", "", text)
+    return re.sub(r"[^\w.+-]+", "-", text.replace("tag:", "")).strip("-")[:32].strip("-")
+
+
+def experiment_name(suite: str | None, suite_name: str, problems=(), optimizers=(), **changes) -> str:
+    """The experiment a command files its runs under (see :class:`optbench.store.Results`).
+
+    A suite run as it is: the suite's name ``suite_name``. A command that selects runs
+    (``problems``, ``optimizers``) or changes the suite's seeds, budget, device or dtype
+    (``changes``, ``None`` for unchanged): a name derived from that, stable for the same
+    command so that running it again resumes the same experiment -- the suite's name (or,
+    for a selection without a suite, the selected names) and six hex digits of a hash of
+    the whole selection::
+
+        >>> experiment_name(None, "cli", ["rosenbrock,himmelblau"], ["adam[lr=[1e-3,1e-2]],lbfgs"])
+        'rosenbrock-himmelblau_adam-lbfgs-5bb79d'
+        >>> experiment_name("quick", "quick")
+        'quick'
+    """
+    import hashlib
+    import json
+
+    problems, optimizers = [problems] if isinstance(problems, str) else list(problems), (
+        [optimizers] if isinstance(optimizers, str) else list(optimizers))
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not problems and not optimizers and not changes:
+        return suite_name
+    selection = {"suite": suite, "problems": problems, "optimizers": optimizers, **changes}
+    digest = hashlib.sha256(json.dumps(selection, sort_keys=True, default=str).encode()).hexdigest()[:6]
+    stem = suite_name if suite else "_".join(filter(None, [_names(problems), _names(optimizers)])) or suite_name
+    return f"{stem}-{digest}"
+
+
 def _check_problem(name: str, params: dict, source: str):
     from .registry import get_problem
 

@@ -24,7 +24,7 @@ def test_python_api_example(tmp_path, monkeypatch, capsys):
     namespace: dict = {}
     exec(compile(readme_block("python-api"), "README.md:python-api", "exec"), namespace)
     results = namespace["results"]
-    assert len(results.runs) == 6 and set(results.runs["optimizer_id"]) == {"gd[lr=0.001]", "gd[lr=0.01]", "lbfgs"}
+    assert len(results.runs) == 6 and set(results.runs["optimizer_id"]) == {"gd[lr=1e-3]", "gd", "lbfgs"}
     for frame in (results.runs, results.traces):
         assert {"problem_id", "optimizer_id"} <= set(frame.columns) and len(frame)
     assert {"problem_id", "optimizer_id"} <= set(results.evals.columns)

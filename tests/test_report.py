@@ -62,8 +62,9 @@ def results(tmp_path_factory):
                         params={"start": "random", "dim": 2}))
     store.add(synthetic("fail0", "rosenbrock", "boom", 0, [24.2], status="failed",
                         params={"start": "standard", "dim": 2}, message=f"RuntimeError: {EVIL} exploded\nsecond line"))
-    store.add(synthetic("gone0", "retired-problem", "lbfgs", 0, [5.0, 1.0, 0.0], x=path_x, suite="other",
+    store.add(synthetic("gone0", "retired-problem", "lbfgs", 0, [5.0, 1.0, 0.0], x=path_x,
                         hp=optbench.get_optimizer("lbfgs").resolve({})))
+    store.add(synthetic("alone0", "booth", "adam", 0, [3.0, 1.0], suite="other"))  # another experiment
     store.close()
     return optbench.load(path)
 
@@ -77,7 +78,7 @@ def report(results, tmp_path_factory):
     results.runs["n_negative"] = np.where(results.runs["optimizer"] == "lbfgs", 0, 1)
     results.runs["spectrum_method"] = "dense"
     try:
-        paths = write_report(results, out, title=f"Benchmark {EVIL}")
+        paths = write_report(results, out, title=f"Benchmark {EVIL}", experiment="quick")
     finally:
         results.runs = results.runs.drop(columns=["eig_min", "eig_max", "condition", "n_negative", "spectrum_method"])
     return paths
@@ -155,8 +156,9 @@ def test_markdown_has_tables_and_escaped_names(report):
 
 
 def test_csv_tables(report, results):
+    quick = results.experiment("quick").runs
     runs = pd.read_csv(report["runs"])
-    assert len(runs) == len(results.runs) and {"f_ref", "reference", "final_gap"} <= set(runs.columns)
+    assert len(runs) == len(quick) == len(results.runs) - 1 and {"f_ref", "reference", "final_gap"} <= set(runs.columns)
     ranks = pd.read_csv(report["ranks"])
     assert {"problem_id", "optimizer_id", "rank", "rank_low", "rank_high"} <= set(ranks.columns)
     assert (ranks["rank_low"] <= ranks["rank"]).all() and (ranks["rank"] <= ranks["rank_high"]).all()
@@ -165,7 +167,7 @@ def test_csv_tables(report, results):
     ttt = pd.read_csv(report["time_to_target"])
     assert set(ttt["kind"]) == {"gap", "reduction"} and "aRT_nfev" in ttt
     summary = pd.read_csv(report["summary"])
-    assert summary["runs"].sum() == len(results.runs)
+    assert summary["runs"].sum() == len(quick)
 
 
 def test_summary_table_counts_statuses(results):
@@ -175,7 +177,7 @@ def test_summary_table_counts_statuses(results):
     row = table.set_index(["problem_id", "optimizer_id"]).loc[("rosenbrock", "boom")]
     assert row["failed"] == 1 and row["median_final_gap"] == math.inf
     assert {"median_seconds", "median_nfev", "reference"} <= set(table.columns)
-    assert set(summary_table(results, suite="other")["problem_id"]) == {"retired-problem"}
+    assert set(summary_table(results, suite="other")["problem_id"]) == {"booth"}
 
 
 def test_suite_filter_and_unknown_suite(results, tmp_path):
@@ -183,8 +185,8 @@ def test_suite_filter_and_unknown_suite(results, tmp_path):
     runs = pd.read_csv(paths["runs"])
     assert set(runs["suite"]) == {"other"}
     html = paths["html"].read_text()
-    assert "suite other" in html and 'id="spectrum"' not in html  # no spectrum columns: section skipped
-    with pytest.raises(ConfigError, match="suites present: 'other', 'quick'"):
+    assert "experiment other" in html and 'id="spectrum"' not in html  # no spectrum columns: section skipped
+    with pytest.raises(ConfigError, match="experiments present: 'other', 'quick'"):
         summary_table(results, suite="nope")
 
 

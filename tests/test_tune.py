@@ -309,18 +309,18 @@ def test_evaluation_tuned_against_default_and_run_tuned(tmp_path, monkeypatch):
     and the comparison frames pair tuned and default runs on the evaluation seeds."""
     monkeypatch.chdir(tmp_path)
     args = ["--problems", "quadratic[dim=5,kappa=10.0]", "--optimizers", "gd,momentum", "--seeds", "2",
-            "--max-steps", "15", "--db", "r.sqlite", "-q", "--no-report"]
+            "--max-steps", "15", "--db", "r.sqlite", "-q", "--no-report", "--name", "q"]
     assert cli.main(["tune", *args, "--budget", "4", "--method", "grid", "-o", "tuned.toml"]) == 0
     results = Results(Store("r.sqlite"))
     runs = results.runs
-    assert set(runs["suite"]) == {"tune:cli", "tuned:cli", "cli"}
-    evaluation = runs[runs["suite"] != "tune:cli"]
+    assert set(runs["suite"]) == {"tune:q", "tuned:q", "q"}
+    evaluation = runs[runs["suite"] != "tune:q"]
     assert set(evaluation["seed"]) == {0, 1}
     tuned = read_tuned("tuned.toml")
     assert {(e.problem, e.optimizer) for e in tuned.entries} == {("quadratic", "gd"), ("quadratic", "momentum")}
     jobs, untouched = apply_tuned(cli._suite_from_args(cli.build_parser().parse_args(["run", *args])).jobs(),
-                                  tuned, "cli")
-    assert not untouched and {j.key for j in jobs} == set(runs.loc[runs["suite"] == "tuned:cli", "key"])
+                                  tuned, "q")
+    assert not untouched and {j.key for j in jobs} == set(runs.loc[runs["suite"] == "tuned:q", "key"])
 
     n = len(runs)
     assert cli.main(["run", *args, "--tuned", "tuned.toml"]) == 0
@@ -390,7 +390,8 @@ def test_report_of_the_protocol_ranks_one_tuned_id_and_draws_the_tuning(tmp_path
     assert chosen[("quadratic", "gd")] != chosen[("ellipsoid", "gd")]  # the tuned lr depends on the problem
     runs = pd.read_csv(tmp_path / "rep" / "runs.csv")
     assert set(runs["optimizer_id"]) == {"gd (tuned)", "momentum (tuned)"}
-    assert set(runs["suite"]) == {"tuned:cli"} and set(runs["seed"]) == {0, 1}
+    assert len(set(runs["suite"])) == 1 and runs["suite"].iloc[0].startswith("tuned:")
+    assert set(runs["seed"]) == {0, 1}
     assert set(pd.read_csv(tmp_path / "rep" / "ranks_overall.csv")["optimizer_id"]) == {"gd (tuned)",
                                                                                        "momentum (tuned)"}
     html = (tmp_path / "rep" / "index.html").read_text()

@@ -75,3 +75,88 @@ def test_labels_fall_back_to_what_varies_for_names_the_registry_does_not_know():
     assert configuration_labels(runs) == (["mine[n=1]", "mine[n=2]"], ["myopt[b=1]", "myopt[b=2]"])
     runs["problem_params"] = [{"n": 1}, {"n": 1}]
     assert configuration_labels(runs)[0] == ["mine[cpu]", "mine[cuda:0]"]
+
+
+# ---------------------------------------------------------------------------------------
+# 1. Experiments
+# ---------------------------------------------------------------------------------------
+def test_a_version_1_store_is_migrated_to_experiments_by_suite_label(tmp_path):
+    import sqlite3
+
+    runs = [record(k, "sphere", "gd", 0, [1.0, 0.5], suite=label)
+            for k, label in (("a", "quick"), ("b", "tune:fair"), ("c", "tuned:fair"), ("d", "fair"))]
+    store_of(tmp_path, runs)
+    conn = sqlite3.connect(tmp_path / "results.sqlite")
+    conn.execute("DROP TABLE experiments")
+    conn.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
+    conn.commit()
+    conn.close()
+    results = optbench.load(tmp_path / "results.sqlite")
+    assert results.experiment_names() == ["fair", "quick"]
+    assert set(results.experiment("fair").runs["key"]) == {"b", "c", "d"}
+    conn = sqlite3.connect(tmp_path / "results.sqlite")
+    assert conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("2",)
+    assert conn.execute("SELECT COUNT(*) FROM experiments").fetchone() == (4,)
+
+
+def test_each_command_files_and_reports_exactly_its_runs(tmp_path, monkeypatch, capsys):
+    from optbench.cli import main
+    from optbench.errors import ConfigError
+    from optbench.report import write_report
+
+    monkeypatch.chdir(tmp_path)
+    reported = {}  # the runs each report would hold (drawing it is tested elsewhere)
+    monkeypatch.setattr("optbench.report.write_report", lambda results, out, **kw: reported.setdefault(
+        str(out), sorted(results.runs["problem"] + "/" + results.runs["optimizer"])) and {"html": out})
+    common = ["--max-steps", "3", "--db", "r.sqlite", "-q", "--no-spectrum"]
+    first = ["run", "--problems", "sphere", "--optimizers", "gd,lbfgs", *common, "--no-report"]
+    second = ["run", "--problems", "sphere,booth", "--optimizers", "gd", *common, "--report", "rep"]
+    assert main(first) == 0
+    name1 = capsys.readouterr().err.split("experiment ", 1)[1].split(":", 1)[0]
+    assert main(second) == 0
+    err = capsys.readouterr().err
+    name2 = err.split("experiment ", 1)[1].split(":", 1)[0]
+    assert name1.startswith("sphere_gd-lbfgs-") and name2.startswith("sphere-booth_gd-") and name1 != name2
+    assert "2 runs (2 problems x 1 optimizer x 1 seed)" in err and "2 of 2 runs stored" in err
+    # the second command's report holds its two runs, one of them computed by the first command
+    assert reported == {"rep": ["booth/gd", "sphere/gd"]}
+    assert main(first) == 0  # the same command: the same experiment, nothing recomputed
+    assert f"experiment {name1}:" in capsys.readouterr().err
+
+    assert main(["list", "experiments", "--db", "r.sqlite"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0].split() == ["NAME", "RUNS", "PROBLEMS", "OPTIMIZERS", "SEEDS", "FIRST", "LAST"]
+    assert sorted(line.split()[:5] for line in listing[1:]) == sorted(
+        [[name1, "2", "1", "2", "1"], [name2, "2", "2", "1", "1"]])
+
+    results = optbench.load("r.sqlite")
+    with pytest.raises(ConfigError, match="hold 2 experiments"):
+        write_report(results, tmp_path / "mixed")
+    assert main(["run", "--problems", "sphere", "--optimizers", "gd", "--name", "bad/name", *common]) == 2
+
+
+def test_report_without_a_name_writes_one_report_per_experiment_and_an_index(tmp_path, monkeypatch):
+    import optbench.report
+    from optbench.report import write_reports
+
+    real = optbench.report.write_report
+    reported = {}
+
+    def only_the_two(results, out, **kw):  # draw the small experiment only; record what each holds
+        reported[kw["experiment"]] = sorted(results.experiment(kw["experiment"]).runs["key"])
+        if kw["experiment"] == "two":
+            return real(results, out, **kw)
+        (out / "index.html").parent.mkdir(parents=True)
+        (out / "index.html").write_text("one")
+        return {"html": out / "index.html"}
+
+    monkeypatch.setattr(optbench.report, "write_report", only_the_two)
+
+    runs = [record("a", "sphere", "gd", 0, [1.0, 0.5], suite="one"), record("b", "sphere", "gd", 1, [1.0, 0.4],
+                                                                              suite="one"),
+            record("c", "booth", "adam", 0, [2.0, 1.0], suite="two")]
+    paths = write_reports(store_of(tmp_path, runs), tmp_path / "out")
+    index = paths["index"].read_text()
+    assert 'href="one/index.html"' in index and 'href="two/index.html"' in index
+    assert reported == {"one": ["a", "b"], "two": ["c"]}
+    assert "1 optimizer on 1 problem" in paths["two"].read_text() and "sphere" not in paths["two"].read_text()

@@ -17,6 +17,8 @@ Example (needs a results file)::
 """
 from __future__ import annotations
 
+import copy
+import html as html_escape
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,7 @@ from ..tuning.settings import TRIAL_PREFIX, TUNED_PREFIX
 from .content import Bullets, Paragraph, Report, Section, Table, fmt_value
 from .rates import theory_section
 
-__all__ = ["write_report", "build_report", "report_figures", "summary_table"]
+__all__ = ["write_report", "write_reports", "build_report", "report_figures", "summary_table"]
 
 STATUSES = ("converged", "budget", "stopped", "diverged", "failed", "timeout", metrics.NOT_APPLICABLE)
 BAD_STATUSES = ("diverged", "failed", "timeout")
@@ -55,14 +57,29 @@ class _Selection:
     tuning: SimpleNamespace
 
 
-def _select(results, suite: str | None) -> _Selection:
+def _select(results, experiment: str | None, *, one_experiment: bool = True) -> _Selection:
+    """The runs of ``experiment`` (all runs when ``None``). With ``one_experiment``, results
+    that hold several experiments and no choice are an error: a report never ranks across
+    experiments (:func:`write_reports` writes one per experiment)."""
+    if experiment is not None:
+        if hasattr(results, "experiment"):
+            results = results.experiment(experiment)
+        else:  # plain frames without the experiments table: by suite label
+            from ..store import experiment_of
+
+            known = sorted({experiment_of(s) for s in results.runs["suite"]})
+            results = copy.copy(results)
+            results.runs = results.runs[[experiment_of(s) == experiment for s in results.runs["suite"]]]
+            if results.runs.empty:
+                raise ConfigError(f"no runs of experiment {experiment!r} in these results; experiments present: "
+                                  f"{', '.join(map(repr, known)) or '(none)'}")
+    elif one_experiment and hasattr(results, "single_experiment") and len(results.runs) \
+            and results.single_experiment() is None:
+        names = results.experiment_names()
+        raise ConfigError(f"these results hold {len(names)} experiments ({', '.join(names)}) and a report ranks "
+                          "one: choose one (optbench report --name NAME, or experiment=NAME), or write one report "
+                          "per experiment (optbench report without --name, or write_reports)")
     runs = results.runs
-    if suite is not None:  # the suite's runs, its tuning trials and its tuned evaluation runs
-        known = sorted(set(runs["suite"].dropna().astype(str))) if "suite" in runs.columns else []
-        runs = runs[runs["suite"].isin([suite, TRIAL_PREFIX + suite, TUNED_PREFIX + suite])]
-        if runs.empty:
-            raise ConfigError(f"no runs of suite {suite!r} in these results; suites present: "
-                              f"{', '.join(map(repr, known)) or '(none)'}")
     if runs.empty:
         raise ConfigError("these results hold no runs; run a suite first (optbench run ...)")
     evals = results.evals
@@ -119,12 +136,12 @@ def _summary(runs_ref: pd.DataFrame) -> pd.DataFrame:
     return out.astype({s: int for s in STATUSES})
 
 
-def summary_table(results, *, suite: str | None = None) -> pd.DataFrame:
+def summary_table(results, *, experiment: str | None = None, suite: str | None = None) -> pd.DataFrame:
     """Per problem_id x optimizer_id: runs, the count of each status (converged, budget,
     stopped, diverged, failed, timeout), the gap reference (``f_star`` or
     ``best_observed``, see :mod:`optbench.metrics`), and the medians over seeds of the
     final gap, the optimizer time (s), the evaluations and the steps."""
-    return _summary(metrics.with_reference(_select(results, suite).runs))
+    return _summary(metrics.with_reference(_select(results, experiment or suite, one_experiment=False).runs))
 
 
 # ---------------------------------------------------------------------------------------
@@ -431,7 +448,7 @@ def _notes_section(dims_missing: list[str], x: str) -> Section:
     return Section("notes", "Method notes", [Bullets(items)])
 
 
-def build_report(results, *, x: str = "steps", suite: str | None = None,
+def build_report(results, *, x: str = "steps", experiment: str | None = None, suite: str | None = None,
                  title: str | None = None) -> tuple[Report, dict[str, pd.DataFrame]]:
     """The content of the report of ``results`` and its tables (``runs``, ``summary``, ``ranks``,
     ``ranks_overall``, ``time_to_target``); :func:`write_report` explains the arguments."""
@@ -439,7 +456,10 @@ def build_report(results, *, x: str = "steps", suite: str | None = None,
         metrics.measure_column(x)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    sel = _select(results, suite)
+    experiment = experiment or suite
+    sel = _select(results, experiment)
+    if experiment is None and hasattr(results, "single_experiment"):
+        experiment = results.single_experiment()
     runs, traces = metrics.applicable(sel.runs), sel.traces
     runs_ref = metrics.with_reference(runs)
     hits = metrics.hitting_times(runs, traces)
@@ -469,10 +489,11 @@ def build_report(results, *, x: str = "steps", suite: str | None = None,
     seeds = sorted(runs["seed"].unique())
     path = getattr(results, "path", None)
     if title is None:
-        title = f"optbench report: {Path(path).name if path else 'results'}" + (f" (suite {suite})" if suite else "")
+        title = f"optbench report: {Path(path).name if path else 'results'}" + (
+            f" (experiment {experiment})" if experiment else "")
     meta = [f"{len(runs)} runs: {optimizers} optimizer{'s' if optimizers != 1 else ''} on {problems} "
             f"problem{'s' if problems != 1 else ''}, seeds {_seeds(seeds)}."
-            + (f" Suite: {suite}." if suite else "") + (f" Results file: {path}." if path else ""),
+            + (f" Experiment: {experiment}." if experiment else "") + (f" Results file: {path}." if path else ""),
             "Generated " + time.strftime("%Y-%m-%d %H:%M:%S") + " by optbench."]
     sections = [_ranking_section(rk, runs_ref), _status_section(metrics.with_reference(sel.runs)),
                 _results_section(summary, ttt)]
@@ -506,16 +527,20 @@ def build_report(results, *, x: str = "steps", suite: str | None = None,
     return Report(title, meta, sections), tables
 
 
-def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None,
+def write_report(results, out_dir, *, x: str = "steps", experiment: str | None = None, suite: str | None = None,
                  title: str | None = None) -> dict[str, Path]:
-    """Write the report of ``results`` (an :class:`optbench.store.Results`) into ``out_dir``.
+    """Write the report of one experiment of ``results`` (an :class:`optbench.store.Results`)
+    into ``out_dir``.
 
     Parameters
     ----------
     x : {"steps", "evals", "seconds"}
         The cost on the x axis of convergence curves and the runtime ECDF.
+    experiment : str, optional
+        The experiment to report (``Results.experiment_names()``); needed when ``results``
+        holds several, which are never ranked together (see :func:`write_reports`).
     suite : str, optional
-        Only the runs whose ``suite`` column equals this.
+        The same as ``experiment`` (a suite's runs are the experiment of its name).
     title : str, optional
         The page title (default: from the results file name).
 
@@ -526,7 +551,7 @@ def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None
         CSV tables ``runs``, ``summary``, ``ranks``, ``ranks_overall``, ``time_to_target``.
     """
     started = time.perf_counter()
-    report, tables = build_report(results, x=x, suite=suite, title=title)
+    report, tables = build_report(results, x=x, experiment=experiment or suite, title=title)
     out = Path(out_dir)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -547,8 +572,55 @@ def write_report(results, out_dir, *, x: str = "steps", suite: str | None = None
     return paths
 
 
-def report_figures(results, *, x: str = "steps", suite: str | None = None) -> dict:
+def report_figures(results, *, x: str = "steps", experiment: str | None = None, suite: str | None = None) -> dict:
     """The report's figures as matplotlib figures, by id (``convergence-1``, ``performance-profile``,
     ``ecdf``, ...), for a notebook: ``display(fig)`` or ``fig.savefig(...)`` each one."""
-    report, _ = build_report(results, x=x, suite=suite)
+    report, _ = build_report(results, x=x, experiment=experiment or suite)
     return {fig.id: fig.figure for fig in report.figures()}
+
+
+def write_reports(results, out_dir, *, x: str = "steps") -> dict[str, Path]:
+    """One report per experiment of ``results``: with a single experiment, its report in
+    ``out_dir`` (as :func:`write_report`); with several, each in ``out_dir/<experiment>/`` and
+    an index page ``out_dir/index.html`` that lists them (runs, problems, optimizers, seeds,
+    dates) -- never one ranking across experiments.
+
+    Returns ``index`` (the page to open) and, per experiment, the path of its ``index.html``.
+    """
+    if not hasattr(results, "single_experiment") or results.single_experiment() is not None:
+        paths = write_report(results, out_dir, x=x)
+        return {"index": paths["html"], **({results.single_experiment(): paths["html"]}
+                                           if hasattr(results, "single_experiment") else {})}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = results.experiments_table()
+    paths: dict[str, Path] = {}
+    for name in table["name"]:
+        folder = out / _folder_name(name)
+        paths[name] = write_report(results, folder, x=x, experiment=name,
+                                   title=f"optbench report: experiment {name}")["html"]
+    rows = "".join(
+        f"<tr><td><a href=\"{html_escape.escape(paths[r.name].relative_to(out).as_posix())}\">"
+        f"{html_escape.escape(str(r.name))}</a></td><td>{r.runs}</td><td>{r.problems}</td><td>{r.optimizers}</td>"
+        f"<td>{r.seeds}</td><td>{html_escape.escape(r.first)}</td><td>{html_escape.escape(r.last)}</td></tr>"
+        for r in table.itertuples(index=False))
+    path = getattr(results, "path", None)
+    source = f" in {html_escape.escape(str(path))}" if path else ""
+    page = (
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>optbench experiments</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.3em .7em;text-align:left}</style></head><body>"
+        f"<h1>optbench experiments{source}</h1>"
+        f"<p>{len(table)} experiments, one report each: a ranking compares the runs of one experiment only.</p>"
+        "<table><thead><tr><th>experiment</th><th>runs</th><th>problems</th><th>optimizers</th><th>seeds</th>"
+        f"<th>first run (UTC)</th><th>last run (UTC)</th></tr></thead><tbody>{rows}</tbody></table></body></html>")
+    index = out / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return {"index": index, **paths}
+
+
+def _folder_name(name: str) -> str:
+    """An experiment's report folder: its name with anything but ``\\w . + -`` replaced by ``_``."""
+    import re
+
+    return re.sub(r"[^\w.+-]", "_", name) or "_"
