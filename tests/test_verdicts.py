@@ -91,9 +91,11 @@ def test_a_version_1_store_is_migrated_to_experiments_by_suite_label(tmp_path):
     conn.execute("UPDATE meta SET value = '1' WHERE name = 'schema_version'")
     conn.commit()
     conn.close()
-    results = optbench.load(tmp_path / "results.sqlite")
+    results = optbench.load(tmp_path / "results.sqlite")  # read-only: the experiments derived in memory
     assert results.experiment_names() == ["fair", "quick"]
     assert set(results.experiment("fair").runs["key"]) == {"b", "c", "d"}
+    optbench.Store(tmp_path / "results.sqlite").close()  # opened for writing: migrated in the file
+    assert optbench.load(tmp_path / "results.sqlite").experiment_names() == ["fair", "quick"]
     conn = sqlite3.connect(tmp_path / "results.sqlite")
     assert conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("2",)
     assert conn.execute("SELECT COUNT(*) FROM experiments").fetchone() == (4,)
