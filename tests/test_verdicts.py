@@ -97,7 +97,8 @@ def test_a_version_1_store_is_migrated_to_experiments_by_suite_label(tmp_path):
     optbench.Store(tmp_path / "results.sqlite").close()  # opened for writing: migrated in the file
     assert optbench.load(tmp_path / "results.sqlite").experiment_names() == ["fair", "quick"]
     conn = sqlite3.connect(tmp_path / "results.sqlite")
-    assert conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == ("2",)
+    assert conn.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone() == (
+        str(optbench.store.SCHEMA_VERSION),)
     assert conn.execute("SELECT COUNT(*) FROM experiments").fetchone() == (4,)
 
 
