@@ -148,3 +148,16 @@ def test_lbfgs_on_rosenbrock_ends_at_a_minimum():
     rec = optbench.run("rosenbrock", "lbfgs", budget=Budget(max_steps=200))
     assert rec.grad_norm <= stationarity_tolerance(rec.grad_norm0)
     assert _label(rec) == "minimum"
+
+
+def test_report_labels_end_points_from_the_stored_gradient_norms(tmp_path):
+    from optbench.report.figures import analysed_runs
+    from optbench.store import Store, load
+
+    early = optbench.run("rosenbrock", "gd", hyperparameters={"lr": 1e-3}, budget=Budget(max_steps=50))
+    solved = optbench.run("rosenbrock", "lbfgs", budget=Budget(max_steps=200))
+    with Store(tmp_path / "r.sqlite") as store:
+        store.add(early)
+        store.add(solved)
+    labels = analysed_runs(load(tmp_path / "r.sqlite").runs).set_index("optimizer")["class"]
+    assert labels.to_dict() == {"gd": "not stationary", "lbfgs": "minimum"}

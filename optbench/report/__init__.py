@@ -284,11 +284,11 @@ def _spectrum_section(runs: pd.DataFrame, figs: list) -> Section | None:
 
     if not figures.has_spectrum(runs):
         return None
-    data = runs[runs["eig_min"].notna() | runs["eig_max"].notna()].copy()
-    data["class"] = figures.spectrum_classes(data)
+    data = figures.analysed_runs(runs)
     counts = data.groupby("optimizer_id")["class"].value_counts().unstack(fill_value=0).reindex(
-        columns=list(figures.STATUS_COLORS), fill_value=0)
+        columns=list(figures.END_POINT_COLORS), fill_value=0)
     extra = pd.DataFrame({
+        "median_grad_norm": data.groupby("optimizer_id")["grad_norm"].median(),
         "median_eig_min": data.groupby("optimizer_id")["eig_min"].median(),
         "median_eig_max": data.groupby("optimizer_id")["eig_max"].median(),
         "median_condition": data.groupby("optimizer_id")["condition"].median() if "condition" in data else np.nan,
@@ -296,9 +296,10 @@ def _spectrum_section(runs: pd.DataFrame, figs: list) -> Section | None:
                    if "spectrum_method" in data else ""),
     })
     table = counts.join(extra).reset_index().rename(columns={"optimizer_id": "optimizer"})
-    blocks = [Table.from_frame("End points by Hessian curvature, per optimizer", table,
-                               "Lanczos spectra give a lower bound on the count of negative eigenvalues and "
-                               "estimates of the extreme ones.")]
+    blocks = [Table.from_frame("End points by gradient norm and Hessian curvature, per optimizer", table,
+                               figures.END_POINT_CAPTION + " Lanczos spectra give a lower bound on the count of "
+                               "negative eigenvalues and estimates of the extreme ones; method 'unavailable: "
+                               "<reason>' names why a spectrum could not be taken (the run's outcome stands).")]
     return Section("spectrum", "Where did the runs end?", blocks + figs)
 
 

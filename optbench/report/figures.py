@@ -41,7 +41,8 @@ RC = {
     # the axes again before drawing each title (a third of the drawing time)
     "axes.titley": 1.0, "axes.titlepad": 5.0,
 }
-STATUS_COLORS = {"minimum": "#4c9a2a", "saddle": "#d1495b", "flat": "#edae49", "unknown": "#9e9e9e"}
+END_POINT_COLORS = {"minimum": "#4c9a2a", "saddle": "#d1495b", "flat/singular": "#edae49", "not stationary": "#6f8fb8",
+                    "unknown": "#9e9e9e"}  # the labels of optbench.endpoint.END_POINTS
 
 
 def make_palette(optimizer_ids) -> dict[str, str]:
@@ -609,19 +610,31 @@ def has_spectrum(runs: pd.DataFrame) -> bool:
     return {"eig_min", "eig_max"} <= set(runs.columns) and runs["eig_min"].notna().any()
 
 
-def spectrum_classes(runs: pd.DataFrame) -> pd.Series:
-    """The :func:`optbench.spectrum.classify_spectrum` label of every run, tolerance by dtype."""
-    from ..spectrum import classify_spectrum, spectrum_rtol
+def analysed_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs whose end point was analysed (a spectrum, a reason it is unavailable, or a
+    gradient norm), with their :func:`optbench.endpoint.classify_end_point` label in ``class``."""
+    from ..endpoint import classify_end_point
 
-    def rtol(dtype):
-        try:
-            return spectrum_rtol(str(dtype))
-        except (AttributeError, TypeError):
-            return spectrum_rtol()
+    def column(name):
+        return runs[name] if name in runs.columns else pd.Series(None, index=runs.index, dtype=object)
 
-    dtypes = runs["dtype"] if "dtype" in runs.columns else pd.Series("float64", index=runs.index)
-    return pd.Series([classify_spectrum(lo, hi, rtol=rtol(d)) for lo, hi, d in
-                      zip(runs["eig_min"], runs["eig_max"], dtypes)], index=runs.index)
+    data = runs[column("eig_min").notna() | column("spectrum_method").notna() | column("grad_norm").notna()].copy()
+    for name in ("grad_norm", "grad_norm0"):  # all NULL (a store from before they were recorded) reads as object
+        data[name] = pd.to_numeric(column(name).reindex(data.index), errors="coerce")
+    dtypes = data["dtype"] if "dtype" in data.columns else pd.Series("float64", index=data.index)
+    data["class"] = [classify_end_point(g, g0, lo, hi, dtype=str(d) if d else "float64") for g, g0, lo, hi, d in
+                     zip(data["grad_norm"], data["grad_norm0"], data["eig_min"], data["eig_max"], dtypes)]
+    return data
+
+
+END_POINT_CAPTION = (
+    "Stationary: the gradient norm at the final iterate |g| <= max(1e-6, sqrt(eps)) * max(|g(x0)|, 1), "
+    "eps of the run's dtype (1e-6 relative to the start gradient in float64). Minimum: stationary and every "
+    "Hessian eigenvalue above the noise tolerance (sqrt(eps) times the largest |eigenvalue|); saddle: "
+    "stationary with an eigenvalue below -tolerance; flat/singular: stationary, the smallest eigenvalue zero "
+    "within tolerance; not stationary: |g| above the tolerance, whatever the curvature; unknown: no gradient "
+    "norm or no finite spectrum (stochastic problems, an analysis that was unavailable, runs stored before "
+    "gradient norms were recorded).")
 
 
 def _symlog_axis(ax, values: np.ndarray) -> None:
@@ -641,28 +654,27 @@ def _symlog_axis(ax, values: np.ndarray) -> None:
 
 
 def spectrum(runs: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
-    """Where each optimizer ended: counts of minimum/saddle/flat/unknown end points, and the
+    """Where each optimizer ended: counts of end-point labels (:func:`analysed_runs`), and the
     extreme Hessian eigenvalues of every run (symlog)."""
     if not has_spectrum(runs):
         return []
-    data = runs[runs["eig_min"].notna() | runs["eig_max"].notna()].copy()
-    data["class"] = spectrum_classes(data)
+    data = analysed_runs(runs)
     opts = sorted(data["optimizer_id"].unique())
     counts = data.groupby(["optimizer_id", "class"]).size().unstack(fill_value=0).reindex(
-        index=opts, columns=list(STATUS_COLORS), fill_value=0)
+        index=opts, columns=list(END_POINT_COLORS), fill_value=0)
     fig = _figure(11.5, 0.42 * len(opts) + 1.8)
     with matplotlib.rc_context(RC):
         ax1, ax2 = fig.subplots(1, 2)
     ypos = np.arange(len(opts))
     left = np.zeros(len(opts))
-    for cls, color in STATUS_COLORS.items():
+    for cls, color in END_POINT_COLORS.items():
         ax1.barh(ypos, counts[cls].to_numpy(), left=left, color=color, label=cls, height=0.65)
         left += counts[cls].to_numpy()
     ax1.set_yticks(ypos, [_label(o, 24, 1) for o in opts])
     ax1.invert_yaxis()
     ax1.set_xlabel("runs")
-    ax1.set_title("end point by curvature")
-    ax1.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=4, fontsize=8, frameon=False)
+    ax1.set_title("end point by gradient and curvature")
+    ax1.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8, frameon=False)
     for i, opt in enumerate(opts):
         g = data[data["optimizer_id"] == opt]
         jitter = np.linspace(-0.15, 0.15, len(g)) if len(g) > 1 else np.zeros(1)
@@ -676,11 +688,9 @@ def spectrum(runs: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
     ax2.invert_yaxis()
     ax2.set_xlabel("Hessian eigenvalue at the final iterate (symlog)")
     ax2.set_title("▼ smallest, △ largest eigenvalue")
-    return [Figure("spectrum", "Where did the runs end? Hessian spectrum",
-                   "Extreme Hessian eigenvalues at each run's final iterate (dense or Lanczos). Minimum: all "
-                   "eigenvalues positive beyond the noise tolerance (sqrt(eps) of the run's dtype relative to "
-                   "the largest |eigenvalue|); saddle: some clearly negative; flat: the smallest is zero within "
-                   "tolerance; unknown: no finite spectrum. The gradient is not checked.", fig)]
+    return [Figure("spectrum", "Where did the runs end? Gradient and Hessian spectrum",
+                   "Left: end-point labels; right: extreme Hessian eigenvalues at each run's final iterate "
+                   "(dense or Lanczos). " + END_POINT_CAPTION, fig)]
 
 
 EVAL_ORDER = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
