@@ -76,7 +76,8 @@ class _UsesRandomness(Exception):
 def batchable(job: Job) -> bool:
     """Whether ``job`` can run as a row of a batch of seeds (see the module docstring)."""
     spec = get_optimizer(job.optimizer)
-    if not spec.elementwise or spec.driver or spec.needs_objective or spec.reuses_evaluations:
+    if spec.batched is None and (not spec.elementwise or spec.driver or spec.needs_objective
+                                 or spec.reuses_evaluations):
         return False
     if spec.train_eval or spec.param_ndim is not None or not spec.closure:  # the serial runner's capabilities
         return False
@@ -166,7 +167,12 @@ def _run_batch(jobs: list[Job]) -> list[RunRecord]:
         before = _rng_state(dev)
         x0 = torch.stack([problem.start_point(int(j.seed), dtype, dev) for j in jobs])
         starts = _gradient_norms(problem, x0, "start")
-        ends = _loop(records, problem, spec, hp, budget, dev, x0, lambda: torch.equal(before, _rng_state(dev)))
+        if spec.batched is not None:
+            ends = _loop_rows(records, problem, spec, hp, budget, dev, x0)
+            if not torch.equal(before, _rng_state(dev)):
+                raise _UsesRandomness(spec.name)
+        else:
+            ends = _loop(records, problem, spec, hp, budget, dev, x0, lambda: torch.equal(before, _rng_state(dev)))
     start_notes = {}
     for rec, (norm, note) in zip(records, starts):
         rec.grad_norm0, start_notes[id(rec)] = norm, note
@@ -338,6 +344,106 @@ def _gradient_norms(problem: AnalyticProblem, points: torch.Tensor, where: str) 
     if why is not None:
         return [(None, f"{where} gradient unavailable: {why}")] * points.shape[0]
     return [(norm, None) for norm in norms]
+
+
+def _loop_rows(records, problem, spec, hp, budget, dev, x0) -> list:
+    """The serial runner's loop for a row-wise method (``spec.batched``): one row per seed,
+    each with its own evaluation count.
+
+    Row ``j`` of a seed's trace is its iterate after ``j`` steps, with the value and the
+    evaluations the method needed to know it (a row-wise method knows ``f`` at every point it
+    moves to). The stopping rules are those of :func:`optbench.runner._run_torch`, per row:
+    ``converged`` and ``diverged`` tested every ``CHECK_EVERY`` steps on the rows gathered since
+    (the run cut back to the row that fired; its final spectrum taken where the serial loop
+    would have noticed), ``budget`` when the steps run out (all rows) or when the row's own
+    evaluations do, ``stopped`` when a step of the row made no evaluation and left it where it
+    was (the runner's stall rule); a row that ends on its own stops moving at once. Fills the
+    records; returns ``(record, end point)`` of the rows that did not diverge, for their final
+    spectra.
+    """
+    n_rows = x0.shape[0]
+    record_x = problem.dim <= TRAJECTORY_MAX_DIM
+    rules = [_Rules(budget, problem.f_star) for _ in range(n_rows)]
+    perf = time.perf_counter
+    t0 = perf()
+    method = spec.batched(problem.f, x0, **hp)
+    funs, nfevs, nhevs, stamps = [method.f_host.copy()], [method.nfev.copy()], [method.nhev.copy()], [0.0]
+    spent_before = [method.nfev.copy()]  # what the serial loop's budget test sees (before a re-evaluation)
+    xs = [method.x.clone()] if record_x else []
+    stops: list[_Stop | None] = [None] * n_rows
+    ends = np.full(n_rows, -1)  # the row at which a seed's loop ended on its own (evaluations, stall)
+    end_x: list[torch.Tensor | None] = [None] * n_rows
+    stalls: dict[int, str] = {}  # row -> the runner's "no progress" message
+    stop_x: list[torch.Tensor | None] = [None] * n_rows
+    running = np.ones(n_rows, dtype=bool)  # still stepped
+    open_ = np.ones(n_rows, dtype=bool)  # record not final yet
+    checked = 0
+    step = 0
+
+    def check(first_row: int, last_row: int) -> None:
+        """Apply the rules to rows ``first_row .. last_row`` of the open seeds (each up to its end)."""
+        values = np.stack(funs[first_row: last_row + 1])
+        for i in np.flatnonzero(open_):
+            upto = last_row if ends[i] < 0 else min(last_row, ends[i])
+            try:
+                rules[i].check(values[: upto - first_row + 1, i], first_row)
+            except _Stop as stop:
+                stops[i], open_[i], running[i] = stop, False, False
+                stop_x[i] = end_x[i] if ends[i] >= 0 else method.x[i].clone()
+                continue
+            if 0 <= ends[i] <= last_row:
+                open_[i] = False
+
+    while step != budget.max_steps and open_.any():
+        x_before, nfev_before = method.x, method.nfev.copy()
+        method.step(running)
+        step += 1
+        stalled = running & (method.nfev == nfev_before)
+        if stalled.any():
+            stalled &= method.x.eq(x_before).all(-1).cpu().numpy()
+            for i in np.flatnonzero(stalled):
+                ends[i], end_x[i], running[i] = step - 1, method.x[i].clone(), False
+                stalls[i] = f"no progress: the optimizer made no evaluation in step {step}"
+        stamps.append(perf() - t0)
+        funs.append(method.f_host.copy())
+        nfevs.append(method.nfev.copy())
+        nhevs.append(method.nhev.copy())
+        spent_before.append(method.nfev - method.refreshed)
+        if record_x:
+            xs.append(method.x.clone())
+        if budget.max_evals is not None and step != budget.max_steps:
+            for i in np.flatnonzero(running & (spent_before[-1] >= budget.max_evals)):
+                ends[i], end_x[i], running[i] = step, method.x[i].clone(), False
+        if step - checked >= runner.CHECK_EVERY:
+            check(checked, step - 1)
+            checked = step
+    if open_.any():
+        check(checked, step)
+    fun = np.stack(funs)
+    nfev_arr, nhev_arr = np.stack(nfevs), np.stack(nhevs)
+    seconds = np.asarray(stamps, dtype=np.float64)
+    traj = torch.stack(xs).cpu().double().numpy() if record_x else None
+    out = []
+    for i, rec in enumerate(records):
+        stop = stops[i]
+        last = stop.row if stop is not None else ends[i] if ends[i] >= 0 else step
+        arrays = {"step": np.arange(last + 1, dtype=np.int64), "fun": fun[: last + 1, i].copy(),
+                  "nfev": nfev_arr[: last + 1, i].copy(), "seconds": seconds[: last + 1].copy()}
+        if traj is not None:
+            arrays["x"] = traj[: last + 1, i].copy()
+        if stop is not None:
+            status, msg, final_x, end = stop.status, stop.message, None, stop_x[i]
+        else:
+            end = end_x[i] if ends[i] >= 0 else method.x[i]
+            status, msg, final_x = "budget", budget.spent(last, int(spent_before[last][i])), end
+            if i in stalls:
+                status, msg = "stopped", stalls[i]
+        _finish(rec, arrays, status, msg, float(arrays["fun"][-1]), final_x)
+        rec.nhev = int(nhev_arr[last, i])
+        rec.dim = int(problem.dim)
+        if status != "diverged":
+            out.append((rec, end))
+    return out
 
 
 def _spectra(problem: AnalyticProblem, ends: list) -> None:

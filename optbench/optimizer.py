@@ -18,6 +18,13 @@ never discovered from names:
     a :class:`optbench.theory.Guarantee`: the method's theory setting in terms of a problem's
     ``L`` and ``mu`` (what ``lr=theory`` means) and the worst-case bound it attains, which
     the report's theory check compares runs against.
+``batched``
+    a row-wise form of the method, ``batched(f, x0, **hyperparameters)`` with ``f`` mapping
+    ``(S, n) -> (S,)`` and ``x0`` of shape ``(S, n)``: an object with ``step(active)`` that
+    advances every active row by one iteration of its own, and per-row ``x``, ``f_host``,
+    ``nfev``, ``nhev``, ``refreshed`` (see :class:`optbench.optimizers.rowwise.RowwiseMethod`).
+    The seeds of an analytic job then run as one batch, each row with its own line search and
+    evaluation count (:mod:`optbench.batched`).
 ``driver``
     a library method that runs its own loop (scipy.optimize.minimize). The factory is then
     ``driver(task: DriverTask, **hyperparameters)`` and must call ``task.callback`` once per
@@ -143,6 +150,7 @@ class OptimizerSpec:
     param_ndim: int | None = None
     fallback: str = ""
     closure: bool = True
+    batched: Callable | None = None
     family: str = ""
     origin: str = ""
     theory: Any = None  # an optbench.theory.Guarantee

@@ -207,6 +207,7 @@ def register_optimizer(
     param_ndim: int | None = None,
     fallback: str = "",
     closure: bool = True,
+    batched: Callable | None = None,
     family: str = "",
     theory=None,
 ):
@@ -239,6 +240,7 @@ def register_optimizer(
             param_ndim=param_ndim,
             fallback=fallback,
             closure=closure,
+            batched=batched,
             family=family,
             origin=_origin_of(factory),
             theory=theory,

@@ -13,6 +13,7 @@ from ..optimizer import Choice, LogUniform, Uniform
 from ..registry import register_optimizer
 from ..theory import GRADIENT_DESCENT, HEAVY_BALL, NESTEROV
 from .linesearch import armijo, check_line_search, flat_grad, flat_params
+from .rowwise import RowwiseArmijoGD
 
 LR = LogUniform(1e-5, 1.0)
 MOMENTUM = Uniform(0.5, 0.99)
@@ -80,7 +81,7 @@ class ArmijoGD(torch.optim.Optimizer):
 
 
 @register_optimizer("gd-armijo", tags=("first-order", "line-search", "deterministic"), reuses_evaluations=True,
-                    family="gradient descent",
+                    batched=RowwiseArmijoGD, family="gradient descent",
                     search_space={"lr": LogUniform(1e-2, 1e2), "shrink": Uniform(0.1, 0.9),
                                   "regrow": Choice((False, True))})
 def gd_armijo(params, lr=1.0, c=1e-4, shrink=0.5, regrow=False, max_backtracks=50):

@@ -7,10 +7,11 @@ from torch.optim.lbfgs import _strong_wolfe  # private in torch; stable since to
 from ..optimizer import Choice, LogUniform, Uniform
 from ..registry import register_optimizer
 from .linesearch import flat_grad, flat_params, set_point
+from .rowwise import RowwiseBFGS, RowwiseLBFGS
 
 
 @register_optimizer("lbfgs", tags=("quasi-newton", "line-search", "deterministic"), reuses_evaluations=True,
-                    family="quasi-Newton",
+                    batched=RowwiseLBFGS, family="quasi-Newton",
                     search_space={"history_size": Choice((5, 10, 20, 50)), "lr": LogUniform(0.1, 1.0)})
 def lbfgs(params, lr=1.0, history_size=10, max_ls=25, tolerance_grad=1e-12, tolerance_change=1e-16):
     r"""Limited-memory BFGS with a strong-Wolfe line search (torch.optim.LBFGS).
@@ -104,7 +105,7 @@ class BFGS(torch.optim.Optimizer):
 
 
 @register_optimizer("bfgs", tags=("quasi-newton", "line-search", "deterministic", "dense"), reuses_evaluations=True,
-                    family="quasi-Newton", search_space={"lr": LogUniform(0.1, 1.0), "c2": Uniform(0.1, 0.9)})
+                    batched=RowwiseBFGS, family="quasi-Newton", search_space={"lr": LogUniform(0.1, 1.0), "c2": Uniform(0.1, 0.9)})
 def bfgs(params, lr=1.0, c1=1e-4, c2=0.9, max_ls=25, tolerance_grad=1e-12, tolerance_change=1e-16):
     r"""Dense BFGS (inverse-Hessian form) with a strong-Wolfe line search, for small problems.
 

@@ -20,6 +20,7 @@ from ..problem import dense_hessian, hessian_vector_products
 from ..registry import register_optimizer
 from ..theory import NEWTON
 from .linesearch import armijo, check_line_search, flat_grad, flat_params
+from .rowwise import RowwiseNewtonCG
 
 MAX_SHIFT_TRIES = 64
 
@@ -177,7 +178,7 @@ def newton(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, damping=1e-
 
 
 @register_optimizer("newton-cg", tags=("second-order", "hessian-free", "line-search", "deterministic"),
-                    needs_objective=True, reuses_evaluations=True, family="Newton",
+                    needs_objective=True, reuses_evaluations=True, batched=RowwiseNewtonCG, family="Newton",
                     search_space=dict(LINE_SEARCH_SPACE))
 def newton_cg(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, max_cg=200):
     r"""Line-search Newton-CG (truncated Newton), Hessian-free.
