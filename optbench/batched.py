@@ -25,6 +25,17 @@ that caught its stopping rule). A row that has stopped keeps being updated in th
 removing it would mean rebuilding the optimizer state -- but its record ends at its own
 stopping row; the batch ends when every row has stopped or the budget is spent.
 
+**Methods with their own iteration per row** (``batched=`` on the registration: ``lbfgs``,
+``bfgs``, ``gd-armijo``, ``newton``, ``newton-cg``; see :mod:`optbench.optimizers.rowwise`)
+cannot share a step: each row runs its own line search, keeps its own curvature pairs or
+Hessian and counts its own evaluations. :func:`_loop_rows` drives them: a step advances every
+row still running by one iteration of its own (masks, not a shared step), a row's trace row
+``j`` carries its own ``nfev`` and ``nhev``, and a row whose own evaluation budget is spent
+stops moving at once. A row's record does not depend on the rows it is batched with (bit for
+bit where the problem's ``f`` is row-independent; see the module above), and it is the
+serial method's record up to rounding: the same decisions, so the same status, steps and
+evaluation counts, and values that agree to rounding amplified along the trajectory.
+
 **Time is shared.** A row's ``seconds`` are the batch's wall-clock time at that step (the
 whole batch's cost, not a share of it); records carry ``environment["batched_seeds"] = S``
 so analyses can tell. Budgets with ``max_seconds`` are therefore not batched: a seed alone
@@ -32,9 +43,10 @@ would take more steps in the same time.
 
 What falls back to one run per seed (:func:`batchable` is ``False``): training problems,
 analytic problems with their own instance (stochastic ones such as ``noisy-quadratic``),
-non-elementwise optimizers, drivers, methods that need the functional objective or reuse
-evaluations, optimizers with train/eval modes, a parameter-shape requirement or no closure
-(the serial runner honours those), and ``max_seconds`` budgets. If a batched run raises, or its optimizer draws
+optimizers that are neither elementwise nor have a row-wise form (drivers, third-party
+methods that need the functional objective or reuse evaluations), optimizers with train/eval
+modes, a parameter-shape requirement or no closure (the serial runner honours those), and
+``max_seconds`` budgets. If a batched run raises, or its optimizer draws
 random numbers (it would draw them for all rows from one stream, not per seed), the seeds
 are run one by one, so every record is the one a serial run gives.
 

@@ -104,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_budget_and_device(p)
     p.add_argument("--rerun", action="store_true", help="recompute runs already in the database")
     p.add_argument("--no-batch", action="store_true",
-                   help="run every seed on its own (by default the seeds of an elementwise optimizer on an "
-                        "analytic problem run as rows of one tensor, with identical records)")
+                   help="run every seed on its own (by default the seeds of one analytic job run as rows "
+                        "of one tensor, each row its own iteration and record)")
     p.add_argument("--tuned", metavar="FILE", help="hyperparameters chosen by `optbench tune -o FILE`: each run of a "
                    "problem x optimizer listed there uses them (labelled tuned:<suite>)")
     _add_execution(p)
@@ -238,6 +238,8 @@ def cmd_info(args) -> int:
                 if getattr(spec, c)]
         if not spec.closure:
             caps.append("no closure (the runner evaluates, then calls step())")
+        if spec.batched is not None:
+            caps.append("batched (row-wise: seeds run as rows, each its own iteration)")
         print(f"capabilities: {', '.join(caps) or 'none'}")
         if spec.param_ndim is not None:
             others = f"other parameters: {spec.fallback}" if spec.fallback else "other parameters: not updated"

@@ -12,7 +12,9 @@ Backends
                interrupted in-process, and a crash of native code ends optbench itself --
                give a ``--time-limit`` (or ``--jobs N``) to run in worker processes instead.
 ``processes``  a pool of worker processes on this machine (the default for ``--jobs N > 1``
-               or when a time limit is set). Workers are reused from run to run (importing
+               or when a time limit is set). Each worker is handed the seeds of one job
+               at a time and batches them as the serial executor does (not under a time
+               limit, which is per run). Workers are reused from run to run (importing
                torch costs ~1.5 s), forked from a server process that has already imported
                it (``multiprocessing``'s *forkserver*; *spawn* where that does not exist).
                Each worker runs torch with ``threads`` intra-op threads (the CLI's
@@ -132,6 +134,37 @@ def _safe_run(job: Job):
         return fault_record(job, "failed", f"{type(exc).__name__}: {exc}", traceback=tb_module.format_exc())
 
 
+def _safe_run_group(group: list[Job]) -> list:
+    """The records of a group from :func:`_groups`: one batched run (:func:`optbench.batched.run_batched`)
+    for several seeds, :func:`_safe_run` for one; anything that escapes is a ``failed`` record per job."""
+    if len(group) == 1:
+        return [_safe_run(group[0])]
+    from .batched import run_batched
+
+    try:
+        return run_batched(group)
+    except Exception as exc:
+        return [fault_record(job, "failed", f"{type(exc).__name__}: {exc}", traceback=tb_module.format_exc())
+                for job in group]
+
+
+def _groups(jobs: list[Job], batch: bool, workers: int = 1) -> list[list[Job]]:
+    """Jobs in the units an executor hands out: the seeds of one batchable job together
+    (:func:`optbench.batched.groups`) when ``batch``, else one job each. With fewer groups than
+    ``workers``, the largest groups are halved until every worker has one (a row's record does
+    not depend on the rows batched with it)."""
+    if not batch:
+        return [[job] for job in jobs]
+    from .batched import groups
+
+    out = groups(jobs)
+    while out and len(out) < workers and max(len(g) for g in out) > 1:
+        largest = max(range(len(out)), key=lambda i: len(out[i]))
+        group = out.pop(largest)
+        out[largest:largest] = [group[: len(group) // 2], group[len(group) // 2:]]
+    return out
+
+
 def _warm_up() -> None:
     """Pay a worker's one-off costs before its first job, so that a time limit does not
     count them: torch, ``torch._dynamo`` (imported by torch.optim's first step), the
@@ -148,15 +181,11 @@ def _warm_up() -> None:
 
 
 def _serial(jobs: list[Job], plugins, n_jobs, time_limit, batch: bool = True) -> Iterator:
-    """Jobs in this process; seeds of an elementwise optimizer on an analytic problem run as
-    rows of one batched tensor (:mod:`optbench.batched`), each record as if run alone."""
-    if not batch:
-        for job in jobs:
-            yield run_job(job)
-        return
-    from .batched import groups, run_batched
+    """Jobs in this process; the seeds of one analytic job run as rows of one batched tensor
+    (:mod:`optbench.batched`), each record as if run alone."""
+    from .batched import run_batched
 
-    for group in groups(jobs):
+    for group in _groups(jobs, batch):
         if len(group) > 1:
             yield from run_batched(group)
         else:
@@ -210,7 +239,7 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def _worker_main(conn, plugins: tuple[str, ...], threads: int | None, cwd: str) -> None:
-    """A worker process: load the plugins, then run jobs received on ``conn`` until ``None``."""
+    """A worker process: load the plugins, then run groups of jobs received on ``conn`` until ``None``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the client's business
     _exit_when_orphaned(os.getppid())
     os.chdir(cwd)
@@ -230,16 +259,16 @@ def _worker_main(conn, plugins: tuple[str, ...], threads: int | None, cwd: str) 
     conn.send(("ready", None))
     while True:
         try:
-            job = conn.recv()
+            group = conn.recv()
         except EOFError:
             return
-        if job is None:
+        if group is None:
             return
-        conn.send(("record", _safe_run(job)))
+        conn.send(("records", _safe_run_group(group)))
 
 
 class _Worker:
-    """One worker process, its pipe, and the job (with its deadline) it is running."""
+    """One worker process, its pipe, and the group of jobs (with its deadline) it is running."""
 
     def __init__(self, ctx, plugins: tuple[str, ...], threads: int | None):
         self.conn, child = ctx.Pipe()
@@ -248,13 +277,13 @@ class _Worker:
         self.process.start()
         child.close()
         self.ready = False
-        self.job: Job | None = None
+        self.job: list[Job] | None = None
         self.started = 0.0
         self.deadline = float("inf")
 
-    def submit(self, job: Job, time_limit: float | None) -> None:
-        self.conn.send(job)
-        self.job = job
+    def submit(self, group: list[Job], time_limit: float | None) -> None:
+        self.conn.send(group)
+        self.job = group
         self.started = time.monotonic()
         self.deadline = self.started + time_limit if time_limit else float("inf")
 
@@ -284,14 +313,18 @@ class _Worker:
         self.conn.close()
 
 
-def _processes(jobs: list[Job], plugins, n_jobs: int, time_limit: float | None, threads: int | None) -> Iterator:
+def _processes(jobs: list[Job], plugins, n_jobs: int, time_limit: float | None, threads: int | None,
+               batch: bool = True) -> Iterator:
+    """Jobs in worker processes. Each worker receives a group of jobs: the seeds of one batchable
+    job run as one batched run there (:mod:`optbench.batched`), as in the serial executor, unless
+    ``batch`` is off or a hard ``time_limit`` is set (a per-run limit needs one run at a time)."""
     from multiprocessing.connection import wait
 
     ctx = _mp_context()
     plugins = tuple(str(Path(p).resolve()) for p in plugins)
     threads = threads if threads is not None else max(1, (os.cpu_count() or 1) // n_jobs)
-    queue = deque(jobs)
-    workers = [_Worker(ctx, plugins, threads) for _ in range(min(n_jobs, len(jobs)))]
+    queue = deque(_groups(jobs, batch and time_limit is None, n_jobs))
+    workers = [_Worker(ctx, plugins, threads) for _ in range(min(n_jobs, len(queue)))]
     graceful = False
     try:
         while queue or any(w.job is not None for w in workers):
@@ -302,7 +335,7 @@ def _processes(jobs: list[Job], plugins, n_jobs: int, time_limit: float | None, 
             timeout = None if next_deadline == float("inf") else _wait(next_deadline)
             ready = set(wait([w.conn for w in workers] + [w.process.sentinel for w in workers], timeout))
             for i, w in enumerate(workers):
-                record, replace = None, False
+                records, replace = [], False
                 if w.conn in ready or w.process.sentinel in ready:
                     try:
                         kind, payload = w.conn.recv() if w.conn.poll() else ("died", None)
@@ -310,8 +343,8 @@ def _processes(jobs: list[Job], plugins, n_jobs: int, time_limit: float | None, 
                         kind, payload = "died", None
                     if kind == "ready":
                         w.ready = True
-                    elif kind == "record":
-                        record, w.job, w.deadline = payload, None, float("inf")
+                    elif kind == "records":
+                        records, w.job, w.deadline = payload, None, float("inf")
                     elif kind == "error":
                         raise PluginError(f"a worker process could not load the plugins: {payload}")
                     elif w.job is None:  # died idle: replace it; died starting: something is badly wrong
@@ -319,20 +352,20 @@ def _processes(jobs: list[Job], plugins, n_jobs: int, time_limit: float | None, 
                             raise RuntimeError(f"a worker process died while starting (exit code {w.exit_code()})")
                         replace = True
                     else:
-                        record = fault_record(w.job, "failed", f"worker process died (exit code {w.exit_code()})",
-                                              seconds=time.monotonic() - w.started)
+                        code = w.exit_code()
+                        records = [fault_record(job, "failed", f"worker process died (exit code {code})",
+                                                seconds=time.monotonic() - w.started) for job in w.job]
                         replace = True
                 elif w.job is not None and time.monotonic() >= w.deadline:
-                    record = fault_record(
-                        w.job, "timeout",
+                    records = [fault_record(
+                        job, "timeout",
                         f"hard time limit of {time_limit:g} s reached; the worker process running it was killed",
-                        seconds=time.monotonic() - w.started)
+                        seconds=time.monotonic() - w.started) for job in w.job]
                     replace = True
                 if replace:
                     w.stop(kill=True)
                     workers[i] = _Worker(ctx, plugins, threads)
-                if record is not None:
-                    yield record
+                yield from records
         graceful = True
     finally:
         for w in workers:
@@ -568,8 +601,10 @@ def execute(
 
     ``backend`` is ``serial``, ``processes`` or ``dask`` (see the module docstring); ``None``
     picks ``dask`` when a ``scheduler`` address is given, ``processes`` when ``n_jobs > 1`` or
-    a ``time_limit`` (seconds per run) is set, else ``serial``. ``batch`` lets the serial
-    backend run seeds as rows of one tensor where :func:`optbench.batched.batchable`.
+    a ``time_limit`` (seconds per run) is set, else ``serial``. ``batch`` lets the serial and
+    ``processes`` backends run seeds as rows of one tensor where :func:`optbench.batched.batchable`
+    (each worker process batches the seeds it is given; not under a ``time_limit``, and not on
+    Dask, where every job is its own task).
     ``threads``: torch intra-op threads of each worker process (default ``cores // n_jobs``).
     A ``KeyboardInterrupt`` stops the workers and returns with ``interrupted=True``; every
     run finished before it is in the store. Every job, computed or found in the store, is
@@ -601,7 +636,7 @@ def execute(
         records = _dask(pending, plugins, time_limit, scheduler)
     else:
         records = (_serial(pending, plugins, n_jobs, time_limit, batch) if backend == "serial"
-                   else _processes(pending, plugins, n_jobs, time_limit, threads))
+                   else _processes(pending, plugins, n_jobs, time_limit, threads, batch))
     t0 = time.perf_counter()
     bar = tqdm(total=len(pending), disable=not progress, file=sys.stderr, unit="run", dynamic_ncols=True,
                mininterval=0.5)

@@ -148,14 +148,15 @@ def test_what_is_batchable():
     assert batchable(jobs("rosenbrock", "adam", [0], budget)[0])
     assert not batchable(jobs("mlp-mixture", "adam", [0], budget)[0])          # training problem
     assert not batchable(jobs("noisy-quadratic[dim=3]", "adam", [0], budget)[0])  # its own instance
-    for name in ("lbfgs", "newton", "gd-armijo"):                               # not elementwise
-        assert not batchable(jobs("rosenbrock", name, [0], budget)[0])
+    for name in ("lbfgs", "bfgs", "newton", "newton-cg", "gd-armijo"):          # row-wise forms
+        assert batchable(jobs("rosenbrock", name, [0], budget)[0])
+    assert not batchable(jobs("rosenbrock", "scipy-lbfgsb", [0], budget)[0])    # a driver
     assert not batchable(jobs("rosenbrock", "adam", [0], {"max_seconds": 1.0})[0])  # time is shared
 
 
 def test_groups_batch_only_jobs_that_differ_in_seed():
     a = jobs("rosenbrock[start=random]", "adam[lr=[0.01,0.1]]", range(3), {"max_steps": 5})
-    b = jobs("rosenbrock", "lbfgs", range(2), {"max_steps": 5})
+    b = jobs("rosenbrock", "scipy-lbfgsb", range(2), {"max_steps": 5})
     parts = groups(a + b)
     assert [len(p) for p in parts] == [3, 3, 1, 1]
     for p in parts:
@@ -167,7 +168,7 @@ def test_run_batched_rejects_jobs_that_differ_in_more_than_the_seed():
     with pytest.raises(ValueError, match="differs .* in more than the seed"):
         run_batched(a)
     with pytest.raises(ValueError, match="cannot be batched"):
-        run_batched(jobs("rosenbrock", "lbfgs", [0, 1], {"max_steps": 5}))
+        run_batched(jobs("rosenbrock", "scipy-lbfgsb", [0, 1], {"max_steps": 5}))
     assert run_batched([]) == []
 
 
@@ -236,3 +237,139 @@ def test_no_spectrum_skips_it_in_both_runners():
         assert rec.status == "budget" and rec.spectrum_method is None and rec.eig_min is None
     with_spectrum = [dataclasses.replace(j, spectrum=True) for j in js]
     assert all(r.spectrum_method == "dense" for r in run_batched(with_spectrum))
+
+
+# ---------------------------------------------------------------------------------------
+# Row-wise methods: each row its own line search, curvature pairs, Hessian and counts
+# ---------------------------------------------------------------------------------------
+ROWWISE_CASES = [
+    ("rosenbrock[start=random]", "lbfgs", range(4), {"max_steps": 200, "target_gap": 1e-10}),
+    # rows stop on their own evaluation budgets, at different steps
+    ("mgh07-helical-valley[start=random]", "lbfgs", range(4), {"max_steps": 300, "max_evals": 60}),
+    ("mgh13-powell-singular[start=random]", "bfgs", range(3), {"max_steps": 200, "target_gap": 1e-8}),
+    ("rosenbrock[start=random]", "gd-armijo[regrow=true]", range(3), {"max_steps": 100, "target_gap": 1e-8}),
+    # every trial fails now and then: the row stays put and pays the runner's re-evaluation
+    ("rosenbrock[start=random]", "gd-armijo[max_backtracks=2]", range(3), {"max_steps": 40}),
+    ("himmelblau[start=random]", "newton", range(3), {"max_steps": 30, "target_gap": 1e-8}),
+    # steps too short to move x: the repeated point is served from the cache, as in the runner
+    ("rastrigin[dim=3,start=random]", "newton", range(3), {"max_steps": 30}),
+    ("mgh21-extended-rosenbrock[start=random]", "newton-cg[max_cg=5]", range(3), {"max_steps": 100,
+                                                                                  "target_gap": 1e-8}),
+]
+
+
+@pytest.mark.parametrize("problem,optimizer,seeds,budget", ROWWISE_CASES,
+                         ids=[c[0].split("[")[0] + "-" + c[1] for c in ROWWISE_CASES])
+def test_rowwise_records_equal_serial_records(problem, optimizer, seeds, budget):
+    """The row-wise port makes the serial method's decisions: same status, steps, evaluations
+    (the whole nfev trace) and message; values agree to rounding (BLAS dot against a row-wise
+    sum, a fused step against a product and a sum)."""
+    js = jobs(problem, optimizer, seeds, budget)
+    assert all(batchable(j) for j in js)
+    for b, j in zip(run_batched(js), js):
+        s = serial(j)
+        assert b.environment["batched_seeds"] == str(len(js))
+        assert (b.status, b.message, b.steps, b.nfev) == (s.status, s.message, s.steps, s.nfev)
+        assert np.array_equal(b.trace["nfev"], s.trace["nfev"])
+        scale = max(1.0, abs(s.f0))
+        np.testing.assert_allclose(b.trace["fun"], s.trace["fun"], rtol=1e-6, atol=1e-12 * scale)
+        assert b.spectrum_method == s.spectrum_method
+
+
+ALONE_CASES = [  # (problem, optimizer, budget); bitwise between a batch of one and a bigger batch
+    ("rosenbrock[start=random]", "lbfgs", {"max_steps": 60, "target_gap": 1e-10}),
+    ("mgh07-helical-valley[start=random]", "lbfgs[history_size=3]", {"max_steps": 60, "max_evals": 50}),
+    ("mgh21-extended-rosenbrock[start=random]", "bfgs", {"max_steps": 60}),
+    ("himmelblau[start=random]", "gd-armijo[regrow=true]", {"max_steps": 40}),
+    ("rosenbrock[start=random]", "newton", {"max_steps": 40, "target_gap": 1e-10}),
+    ("mgh21-extended-rosenbrock[start=random]", "newton-cg[max_cg=4]", {"max_steps": 40}),
+]
+
+
+def _same_bits(a, b):
+    assert (a.status, a.message, a.steps, a.nfev, a.nhev) == (b.status, b.message, b.steps, b.nfev, b.nhev)
+    for name in a.trace:
+        if name != "seconds":
+            assert np.array_equal(a.trace[name], b.trace[name], equal_nan=True), name
+    assert a.x == b.x
+
+
+@pytest.mark.parametrize("problem,optimizer,budget", ALONE_CASES, ids=[c[1] for c in ALONE_CASES])
+def test_a_rows_record_does_not_depend_on_its_batch(problem, optimizer, budget):
+    """A seed alone and among others, at another position: the same record bit for bit (every
+    operation is elementwise or reduces within a row; these problems' f are row-independent)."""
+    js = [dataclasses.replace(j, spectrum=False) for j in jobs(problem, optimizer, range(8), budget)]
+    batch = run_batched(js)
+    reordered = run_batched(js[::-1])[::-1]
+    assert len({(r.steps, r.nfev) for r in batch}) > 1  # the rows did not march in step
+    for i in (0, 5):
+        (alone,) = run_batched([js[i]])
+        _same_bits(alone, batch[i])
+        _same_bits(alone, reordered[i])
+
+
+def test_a_row_alone_and_in_a_batch_of_64_agree_bitwise():
+    js = [dataclasses.replace(j, spectrum=False)
+          for j in jobs("rosenbrock[start=random]", "lbfgs", range(64), {"max_steps": 80, "target_gap": 1e-10})]
+    batch = run_batched(js)
+    assert {r.status for r in batch} >= {"converged"}
+    for i in (0, 37, 63):
+        _same_bits(run_batched([js[i]])[0], batch[i])
+
+
+def test_matrix_product_problems_agree_to_rounding_across_batches():
+    """``quadratic`` evaluates ``x @ A``: BLAS blocks it differently for 1 and 6 rows, so a row
+    alone and in a batch differ by rounding (~1e-16 of the start value per step, ~1e-11 relative
+    after 15 steps of L-BFGS here), not bit for bit; decisions still agree."""
+    js = [dataclasses.replace(j, spectrum=False)
+          for j in jobs("quadratic[dim=6,kappa=100,start=random]", "lbfgs", range(6), {"max_steps": 60,
+                                                                                     "target_gap": 1e-12})]
+    batch = run_batched(js)
+    for i in (0, 4):
+        (alone,) = run_batched([js[i]])
+        assert (alone.status, alone.steps, alone.nfev) == (batch[i].status, batch[i].steps, batch[i].nfev)
+        np.testing.assert_allclose(alone.trace["fun"], batch[i].trace["fun"], rtol=1e-9,
+                                   atol=1e-15 * alone.trace["fun"][0])
+
+
+def test_second_order_work_is_counted_up_to_each_rows_own_stop():
+    """``nhev`` is the row's own count at the row its record ends: Newton computes one Hessian
+    per step until it converges, whatever the other rows still do."""
+    js = [dataclasses.replace(j, spectrum=False)
+          for j in jobs("rosenbrock[start=random]", "newton", range(6), {"max_steps": 100, "target_gap": 1e-10})]
+    batch = run_batched(js)
+    assert all(r.status == "converged" for r in batch) and len({r.steps for r in batch}) > 1
+    assert [r.nhev for r in batch] == [r.steps for r in batch]
+
+
+def test_records_are_the_same_under_jobs_1_jobs_2_and_no_batch(tmp_path):
+    """Batching stays automatic in the serial executor and in the workers of ``--jobs 2`` (each is
+    handed the seeds of one job, :func:`optbench.execute._groups`, and runs them with
+    :func:`optbench.execute._safe_run_group`, called here in-process: starting worker processes
+    costs seconds); ``--no-batch`` runs the seeds one by one. The records agree."""
+    import json
+    import sqlite3
+
+    from optbench.execute import _groups, _safe_run_group, execute
+    from optbench.store import Store
+
+    js = [dataclasses.replace(j, spectrum=False) for opt in ("lbfgs", "newton", "adam[lr=0.05]")
+          for j in jobs("rosenbrock[start=random]", opt, range(3), {"max_steps": 40, "target_gap": 1e-10})]
+    seen = {}
+    for name, options in {"jobs1": {}, "no-batch": {"batch": False}}.items():
+        with Store(tmp_path / f"{name}.sqlite") as store:
+            assert execute(js, store, progress=False, log=lambda msg: None, **options).done == len(js)
+        conn = sqlite3.connect(tmp_path / f"{name}.sqlite")
+        rows = conn.execute("SELECT key, status, steps, nfev, environment FROM runs").fetchall()
+        conn.close()
+        seen[name] = {key: (status, steps, nfev) for key, status, steps, nfev, _ in rows}
+        assert {json.loads(env).get("batched_seeds") for *_, env in rows} == ({None} if options else {"3"})
+    handed_out = _groups(js, True, workers=2)
+    assert [len(g) for g in handed_out] == [3, 3, 3]
+    records = [r for group in handed_out for r in _safe_run_group(group)]
+    assert {r.environment["batched_seeds"] for r in records} == {"3"}
+    seen["jobs2"] = {r.key: (r.status, r.steps, r.nfev) for r in records}
+    assert seen["jobs1"] == seen["jobs2"] == seen["no-batch"] and len(seen["jobs1"]) == len(js)
+    # one job's seeds and two workers: each worker gets half of them
+    assert [len(g) for g in _groups(js[:3], True, workers=2)] == [1, 2]
+    assert [len(g) for g in _groups(js, False, workers=2)] == [1] * len(js)

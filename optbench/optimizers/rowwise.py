@@ -47,6 +47,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..problem import dense_hessian
+
 _NOT_SEARCHING = np.nan
 
 
@@ -74,11 +76,12 @@ class RowwiseMethod:
     evaluations.
 
     The serial methods run under the runner's evaluation cache, which serves an evaluation
-    again only at the point evaluated *last*. When a step ends elsewhere (a line search that
-    returns an earlier trial, or gives up and restores the start), the serial runner pays one
-    evaluation at the start of the next step; a row-wise method pays it at the end of the step
-    (``refreshed[i]`` is then true: the runner's budget test, made before that evaluation,
-    subtracts it).
+    again, uncounted, at the point evaluated *last*; so does :meth:`_evaluate`, row by row (a
+    trial step too short to move ``x`` costs nothing). When a step ends elsewhere (a line
+    search that returns an earlier trial, or gives up and restores the start), the serial
+    runner pays one evaluation at the start of the next step; a row-wise method pays it at the
+    end of the step (``refreshed[i]`` is then true: the runner's budget test, made before that
+    evaluation, subtracts it).
     """
 
     def __init__(self, f, x0: Tensor):
@@ -88,19 +91,23 @@ class RowwiseMethod:
         self.nfev = np.zeros(self.rows, dtype=np.int64)
         self.nhev = np.zeros(self.rows, dtype=np.int64)
         self.refreshed = np.zeros(self.rows, dtype=bool)
-        everyone = np.ones(self.rows, dtype=bool)
-        self.fx, self.g = self._evaluate(self.x, everyone)
+        self.last_point = torch.full_like(self.x, math.nan)  # each row's last evaluated point
+        self.fx, self.g = self._evaluate(self.x, np.ones(self.rows, dtype=bool))
         self.f_host = self._host(self.fx)
 
-    def _evaluate(self, X: Tensor, counted: np.ndarray) -> tuple[Tensor, Tensor]:
-        """``f`` and its gradient at every row of ``X``; one evaluation for the ``counted`` rows."""
+    def _evaluate(self, X: Tensor, rows: np.ndarray) -> tuple[Tensor, Tensor]:
+        """``f`` and its gradient at every row of ``X``; one evaluation for each row of ``rows``
+        whose point differs from the last one it evaluated (the runner's cache rule)."""
         with torch.enable_grad():
             Xg = X.detach().requires_grad_(True)
             F = self.f(Xg)
             if F.shape != (self.rows,):
                 raise ValueError(f"f returned shape {tuple(F.shape)} for {self.rows} points; expected ({self.rows},)")
             (G,) = torch.autograd.grad(F.sum(), Xg, allow_unused=True)
-        self.nfev += counted
+        mask = torch.as_tensor(rows, device=X.device)
+        new = rows & ~self._host(X.eq(self.last_point).all(-1)).astype(bool)
+        self.last_point = torch.where(mask.unsqueeze(-1), X, self.last_point)
+        self.nfev += new
         return F.detach(), torch.zeros_like(X) if G is None else G
 
     @staticmethod
@@ -115,8 +122,7 @@ class RowwiseMethod:
         """One iteration of every ``active`` row; the other rows do not move and spend nothing."""
         raise NotImplementedError
 
-    def _accept(self, rows: np.ndarray, t: np.ndarray, d: Tensor, f_new: Tensor, g_new: Tensor,
-                last_t: np.ndarray) -> None:
+    def _accept(self, rows: np.ndarray, t: np.ndarray, d: Tensor, f_new: Tensor, g_new: Tensor) -> None:
         """Move ``rows`` to ``x + t d`` with the value and gradient found there; re-evaluate the rows
         whose accepted step is not the last one they evaluated (see the class docstring)."""
         self.refreshed[:] = False
@@ -126,17 +132,18 @@ class RowwiseMethod:
         self.x = torch.where(mask.unsqueeze(-1), self.x + _column(np.where(rows, t, 0.0), self.x) * d, self.x)
         self.fx = torch.where(mask, f_new, self.fx)
         self.g = torch.where(mask.unsqueeze(-1), g_new, self.g)
-        stale = rows & ~(t == last_t)
+        stale = rows & ~self._host(self.x.eq(self.last_point).all(-1)).astype(bool)
         if stale.any():
             self._refresh(stale)
         self.f_host = self._host(self.fx)
 
     def _refresh(self, stale: np.ndarray) -> None:
+        before = self.nfev.copy()
         F, G = self._evaluate(self.x, stale)
+        self.refreshed |= self.nfev > before
         mask = torch.as_tensor(stale, device=self.x.device)
         self.fx = torch.where(mask, F, self.fx)
         self.g = torch.where(mask.unsqueeze(-1), G, self.g)
-        self.refreshed |= stale
 
     # -- line searches ------------------------------------------------------------------
     def _trial(self, searching: np.ndarray, t: np.ndarray, d: Tensor) -> tuple[Tensor, Tensor]:
@@ -156,7 +163,6 @@ class RowwiseMethod:
         t = np.where(rows, t0, _NOT_SEARCHING)
         searching = rows.copy()
         accepted = np.full(self.rows, np.nan)
-        last_t = np.full(self.rows, np.nan)
         f0 = self.f_host
         f_new, g_new = self.fx, self.g
         for _ in range(max_backtracks + 1):
@@ -169,12 +175,11 @@ class RowwiseMethod:
             f_new = torch.where(keep, F, f_new)
             g_new = torch.where(keep.unsqueeze(-1), G, g_new)
             accepted[ok] = t[ok]
-            last_t[searching] = t[searching]
             searching &= ~ok
             t = np.where(searching, t * shrink, t)
         moved = rows & ~np.isnan(accepted)
         failed = rows & np.isnan(accepted)
-        self._accept(moved, accepted, d, f_new, g_new, last_t)
+        self._accept(moved, accepted, d, f_new, g_new)
         if failed.any():  # every trial failed: back at x, which the serial runner evaluates again
             self._refresh(failed)
             self.f_host = self._host(self.fx)
@@ -201,7 +206,6 @@ class RowwiseMethod:
         results: dict[int, tuple] = {}
         rounds: list[Tensor] = [g_start]  # gradient tensors by round; row i's gradient is rounds[k][i]
         values_by_round: list[Tensor] = [self.fx]
-        last_t = np.full(self.rows, np.nan)
         with np.errstate(all="ignore"):  # torch's scalar arithmetic: inf/nan, not an exception
             while searches:
                 searching = np.zeros(self.rows, dtype=bool)
@@ -212,7 +216,6 @@ class RowwiseMethod:
                 k = len(rounds) - 1
                 host = self._host(torch.stack([F, dot(G, d)]))
                 for i in list(searches):
-                    last_t[i] = t[i]
                     try:
                         t[i] = searches[i].send((host[0, i], host[1, i], k))
                     except StopIteration as done:
@@ -226,7 +229,7 @@ class RowwiseMethod:
         arange = torch.arange(self.rows, device=self.x.device)
         f_new = torch.stack(values_by_round)[index, arange]
         g_new = torch.stack(rounds)[index, arange]
-        self._accept(rows, accepted, d, f_new, g_new, last_t)
+        self._accept(rows, accepted, d, f_new, g_new)
         return accepted, g_start
 
 
@@ -554,5 +557,54 @@ class RowwiseNewtonCG(RowwiseMethod):
         if not rows.any():
             return
         d = self._direction(rows)
+        self._armijo(rows, d, self._host(dot(self.g, d)), np.ones(self.rows), self.c, self.shrink,
+                     self.max_backtracks)
+
+
+MAX_SHIFT_TRIES = 64
+
+
+def rowwise_cholesky_with_shift(A: Tensor, rows: np.ndarray, damping: float) -> Tensor:
+    r""":func:`~optbench.optimizers.second_order.cholesky_with_shift` for each matrix of ``A``
+    (``(S, n, n)``) in ``rows``: each row searches its own shift ``tau`` (Nocedal & Wright 2006,
+    Alg. 3.3); returns the Cholesky factors (identity where a row is not in ``rows``)."""
+    beta = damping * np.maximum(1.0, RowwiseMethod._host(A.flatten(-2).square().sum(-1).sqrt()))
+    min_diag = RowwiseMethod._host(A.diagonal(dim1=-2, dim2=-1).amin(-1))
+    tau = np.where(min_diag > 0, 0.0, beta - min_diag)
+    eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+    factors = eye.expand_as(A).clone()
+    pending = rows.copy()
+    for _ in range(MAX_SHIFT_TRIES):
+        L, info = torch.linalg.cholesky_ex(A + _column(tau, A).unsqueeze(-1) * eye)
+        done = pending & (RowwiseMethod._host(info) == 0)
+        factors = torch.where(torch.as_tensor(done, device=A.device).view(-1, 1, 1), L, factors)
+        pending &= ~done
+        if not pending.any():
+            return factors
+        tau = np.where(pending, np.maximum(2.0 * tau, beta), tau)
+    raise RuntimeError(f"no shift up to tau={tau[pending].max():.3g} makes the Hessian positive definite "
+                       "(is it finite?)")
+
+
+class RowwiseNewton(RowwiseMethod):
+    """``newton`` row by row (:class:`~optbench.optimizers.second_order.Newton`): the rows' dense
+    Hessians from one :func:`~optbench.problem.dense_hessian` call (one ``nhev`` per moving
+    row), each row's own shift, Cholesky solve and Armijo search from ``t = 1``."""
+
+    def __init__(self, f, x0, c=1e-4, shrink=0.5, max_backtracks=50, damping=1e-3):
+        super().__init__(f, x0)
+        self.c, self.shrink, self.max_backtracks, self.damping = c, shrink, int(max_backtracks), damping
+
+    def step(self, active):
+        self.refreshed[:] = False
+        rows = self.moving(active)
+        rows &= self._host(self.g.ne(0).any(-1)).astype(bool)
+        if not rows.any():
+            return
+        H = dense_hessian(self.f, self.x)
+        self.nhev += rows
+        L = rowwise_cholesky_with_shift((H + H.mT) / 2, rows, self.damping)
+        d = -torch.cholesky_solve(self.g.unsqueeze(-1), L).squeeze(-1)
+        d = torch.where(torch.as_tensor(rows, device=d.device).unsqueeze(-1), d, torch.zeros_like(d))
         self._armijo(rows, d, self._host(dot(self.g, d)), np.ones(self.rows), self.c, self.shrink,
                      self.max_backtracks)

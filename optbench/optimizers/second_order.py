@@ -20,7 +20,7 @@ from ..problem import dense_hessian, hessian_vector_products
 from ..registry import register_optimizer
 from ..theory import NEWTON
 from .linesearch import armijo, check_line_search, flat_grad, flat_params
-from .rowwise import RowwiseNewtonCG
+from .rowwise import RowwiseNewton, RowwiseNewtonCG
 
 MAX_SHIFT_TRIES = 64
 
@@ -149,7 +149,7 @@ LINE_SEARCH_SPACE = {"c": LogUniform(1e-6, 0.3), "shrink": Uniform(0.1, 0.9)}
 
 
 @register_optimizer("newton", tags=("second-order", "line-search", "deterministic", "dense"), needs_objective=True,
-                    reuses_evaluations=True, family="Newton",
+                    reuses_evaluations=True, batched=RowwiseNewton, family="Newton",
                     search_space={**LINE_SEARCH_SPACE, "damping": LogUniform(1e-6, 1e-1)}, theory=NEWTON)
 def newton(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, damping=1e-3):
     r"""Newton's method: exact Hessian, shifted Cholesky for indefinite Hessians, Armijo backtracking.
