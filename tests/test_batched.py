@@ -255,6 +255,8 @@ ROWWISE_CASES = [
     ("rastrigin[dim=3,start=random]", "newton", range(3), {"max_steps": 30}),
     ("mgh21-extended-rosenbrock[start=random]", "newton-cg[max_cg=5]", range(3), {"max_steps": 100,
                                                                                   "target_gap": 1e-8}),
+    # no target: L-BFGS meets its gradient tolerance and stalls, each row at its own step
+    ("himmelblau[start=random]", "lbfgs", range(3), {"max_steps": 50}),
 ]
 
 
@@ -330,6 +332,13 @@ def test_matrix_product_problems_agree_to_rounding_across_batches():
         assert (alone.status, alone.steps, alone.nfev) == (batch[i].status, batch[i].steps, batch[i].nfev)
         np.testing.assert_allclose(alone.trace["fun"], batch[i].trace["fun"], rtol=1e-9,
                                    atol=1e-15 * alone.trace["fun"][0])
+
+
+def test_a_row_that_stalls_is_stopped_at_its_own_step():
+    js = jobs("himmelblau[start=random]", "lbfgs", range(3), {"max_steps": 50})
+    batch = run_batched(js)
+    assert all(r.status == "stopped" and r.message.startswith("no progress") and r.steps < 50 for r in batch)
+    assert len({r.steps for r in batch}) > 1
 
 
 def test_second_order_work_is_counted_up_to_each_rows_own_stop():
