@@ -83,7 +83,7 @@ def is_expression(value, default) -> bool:
 def evaluate(expression: str, constants: Constants) -> float:
     """The value of ``expression`` (numbers, ``L``, ``mu``, ``kappa``, ``+ - * / **``, ``sqrt``).
 
-        >>> evaluate("4/(sqrt(L)+sqrt(mu))**2", Constants(4.0, 1.0, True, True, ""))
+    >>> evaluate("4/(sqrt(L)+sqrt(mu))**2", Constants(4.0, 1.0, True, True, ""))
     0.4444444444444444
     """
     values = {"L": constants.L, "mu": constants.mu, "kappa": constants.kappa}
@@ -314,6 +314,9 @@ NEWTON = Guarantee(
 )
 """Newton's method on a strictly convex quadratic: ``x_1 = x_0 - A^{-1}(A(x_0 - x*)) = x*``."""
 
+BUILTIN_GUARANTEES = (GRADIENT_DESCENT, HEAVY_BALL, NESTEROV, NEWTON)
+"""The built-in guarantees in the order a lecture takes them (the report's order too)."""
+
 
 # ---------------------------------------------------------------------------------------
 # The check: does a run respect its bound?
@@ -489,14 +492,15 @@ def theory_checks(runs, traces):
 
     ``runs`` and ``traces`` are the report's frames (``problem_id``, ``optimizer_id`` set).
     Columns: ``key``, ``problem_id``, ``optimizer_id``, ``optimizer``, ``seed``, ``method``,
-    ``bound`` (the statement), ``reference``, ``kappa``, ``exact`` (constants exact or bounds),
+    ``setting`` (the resolved theory hyperparameters), ``bound`` (the statement), ``reference``, ``kappa``, ``exact`` (constants exact or bounds),
     ``steps``, ``measured``, ``theoretical``, ``bound_average``, ``worst``, ``worst_step``,
     ``violation``, ``atol`` (see :class:`Check`). Runs that failed, whose problem or
     optimizer is not registered in this process, or without ``f*`` are left out.
     """
     import pandas as pd
 
-    columns = ["key", "problem_id", "optimizer_id", "optimizer", "seed", "method", "bound", "reference", "kappa",
+    columns = ["key", "problem_id", "optimizer_id", "optimizer", "seed", "method", "setting", "bound", "reference",
+               "kappa",
                "exact", "steps", "measured", "theoretical", "bound_average", "worst", "worst_step", "violation",
                "atol"]
     rows = []
@@ -511,7 +515,9 @@ def theory_checks(runs, traces):
             continue
         guarantee, c = covered[run.key]
         check = check_run(guarantee, c, funs[run.key], float(f_star), run.dtype)
-        rows.append([run.key, run.problem_id, run.optimizer_id, run.optimizer, run.seed, guarantee.name,
+        hp = run.hyperparameters or {}
+        setting = ", ".join(f"{k}={hp[k]:.6g}" for k in guarantee.settings(c)) or "(defaults)"
+        rows.append([run.key, run.problem_id, run.optimizer_id, run.optimizer, run.seed, guarantee.name, setting,
                      guarantee.statement(c), guarantee.reference, c.kappa, c.exact, check.steps, check.measured,
                      check.theoretical, check.bound_average, check.worst, check.worst_step, check.violation,
                      check.atol])
