@@ -377,6 +377,78 @@ def budget_spent(runs: pd.DataFrame, measure: str = "nfev") -> pd.Series:
 
 
 # ---------------------------------------------------------------------------------------
+# Like with like: the instances every compared optimizer ran
+# ---------------------------------------------------------------------------------------
+@dataclass
+class CommonInstances:
+    """The runs a verdict compares (``runs``: every ranked optimizer on every common instance)
+    and the optimizers left apart (``apart``: ``optimizer_id, problems_run, problems,
+    instances_run, instances, missing`` -- what each ran, of how many, and a sentence)."""
+
+    runs: pd.DataFrame
+    ranked: list[str]
+    apart: pd.DataFrame
+    instances: int
+    problems: int
+
+
+def common_instances(runs: pd.DataFrame) -> CommonInstances:
+    """Restrict ``runs`` to instances ``(problem_id, seed)`` that every compared optimizer ran.
+
+    Overall ranks, profiles, ECDFs and scores average over instances; an optimizer that ran
+    fewer of them would be averaged over an easier or harder set than the others (an
+    optimizer run on one problem, where it won, would rank first overall). The compared
+    optimizers are chosen greedily: the one that ran the most instances (ties: by name),
+    then every optimizer that ran all of its instances, and the instances are those. The
+    others are listed apart with what they ran (``"not ranked overall: ran 1 of 37
+    problems"``), never ranked against the rest. Within one experiment (a grid) every
+    optimizer usually ran everything and nothing is left apart.
+
+    >>> runs = pd.DataFrame({"key": list("abcde"), "problem_id": ["p", "q", "p", "q", "p"],
+    ...                      "seed": 0, "optimizer_id": ["a", "a", "b", "b", "c"]})
+    >>> common = common_instances(runs)
+    >>> common.ranked, common.apart["missing"].tolist()
+    (['a', 'b'], ['not ranked overall: ran 1 of 2 problems (1 of 2 instances)'])
+    """
+    inst = runs.groupby("optimizer_id")[INSTANCE].apply(lambda g: set(map(tuple, g.to_numpy().tolist())))
+    n_problems = runs["problem_id"].nunique()
+    n_instances = len(set(map(tuple, runs[INSTANCE].to_numpy().tolist())))
+    order = sorted(inst.index, key=lambda o: (-len(inst[o]), str(o)))
+    if not order:
+        return CommonInstances(runs, [], pd.DataFrame(columns=["optimizer_id", "problems_run", "problems",
+                                                               "instances_run", "instances", "missing"]), 0, 0)
+    chosen = inst[order[0]]
+    ranked = [o for o in order if chosen <= inst[o]]
+    apart = []
+    for o in order:
+        if o in ranked:
+            continue
+        problems_run = len({p for p, _ in inst[o]})
+        apart.append({"optimizer_id": o, "problems_run": problems_run, "problems": n_problems,
+                      "instances_run": len(inst[o]), "instances": n_instances,
+                      "missing": f"not ranked overall: ran {problems_run} of {n_problems} problem"
+                                 f"{'s' if n_problems != 1 else ''} ({len(inst[o])} of {n_instances} instances)"})
+    keep = runs["optimizer_id"].isin(ranked) & pd.Series(
+        [tuple(x) in chosen for x in runs[INSTANCE].to_numpy().tolist()], index=runs.index)
+    return CommonInstances(runs[keep], ranked, pd.DataFrame(apart, columns=["optimizer_id", "problems_run", "problems",
+                                                                            "instances_run", "instances", "missing"]),
+                           len(chosen), len({p for p, _ in chosen}))
+
+
+def competition_places(values, *, decimals: int = 9) -> list[str]:
+    """Standard competition ranking ("1224") of sorted-or-not ``values`` (lower is better):
+    the place is one plus the number of strictly better values, and a place shared by
+    several is written ``3=``. Values equal to ``decimals`` decimals tie.
+
+    >>> competition_places([1.5, 3.5, 3.5, 4.0])
+    ['1', '2=', '2=', '4']
+    """
+    v = np.round(np.asarray(values, dtype=float), decimals)
+    places = [1 + int((v < x).sum()) for x in v]
+    return [f"{p}=" if int((v == x).sum()) > 1 else str(p) for p, x in zip(places, v)]
+
+
+# ---------------------------------------------------------------------------------------
 # Ranks with bootstrap confidence intervals
 # ---------------------------------------------------------------------------------------
 @dataclass
@@ -384,8 +456,10 @@ class Ranks:
     """Ranks of the optimizers (1 = best; ties share the average rank).
 
     ``per_problem``: problem_id, optimizer_id, seeds, median_gap, median_nfev, rank,
-    rank_low, rank_high. ``overall``: optimizer_id, problems, mean_rank, rank_low,
-    rank_high (mean over the problems the optimizer ran). ``level`` is the CI's coverage,
+    rank_low, rank_high. ``overall``: place (standard competition ranking of the mean rank,
+    ``"3="`` where shared: :func:`competition_places`), optimizer_id, problems, mean_rank,
+    rank_low, rank_high (mean over the problems the optimizer ran: give :func:`ranks` the
+    runs of :func:`common_instances` so that every optimizer ran the same ones). ``level`` is the CI's coverage,
     ``resamples`` the number of bootstrap resamples, ``floor`` the gap below which runs tie.
     """
 
@@ -483,6 +557,7 @@ def ranks(runs: pd.DataFrame, traces: pd.DataFrame, *, floor: float = 1e-8, resa
                         "rank_high": float(np.percentile(mean_draws, hi_q))})
     ov = pd.DataFrame(overall, columns=["optimizer_id", "problems", "mean_rank", "rank_low", "rank_high"])
     ov = ov.sort_values(["mean_rank", "optimizer_id"], ignore_index=True)
+    ov.insert(0, "place", competition_places(ov["mean_rank"]))
     return Ranks(per_problem=pp, overall=ov, level=level, resamples=resamples, floor=floor)
 
 

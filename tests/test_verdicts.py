@@ -163,3 +163,23 @@ def test_report_without_a_name_writes_one_report_per_experiment_and_an_index(tmp
     assert 'href="one/index.html"' in index and 'href="two/index.html"' in index
     assert reported == {"one": ["a", "b"], "two": ["c"]}
     assert "1 optimizer on 1 problem" in paths["two"].read_text() and "sphere" not in paths["two"].read_text()
+
+
+# ---------------------------------------------------------------------------------------
+# 2. Like with like: common instances, shared places
+# ---------------------------------------------------------------------------------------
+def test_overall_ranking_uses_common_instances_and_ties_share_a_place(tmp_path):
+    from optbench.report import build_report
+
+    finals = {("p1", "lbfgs"): 1e-10, ("p1", "gd"): 1e-3, ("p1", "adam"): 1e-2, ("p1", "signsgd"): 1e-12,
+              ("p2", "lbfgs"): 1e-10, ("p2", "gd"): 1e-2, ("p2", "adam"): 1e-3}
+    runs = [record(f"{p}-{o}", p, o, 0, [1.0, final]) for (p, o), final in finals.items()]
+    report, tables = build_report(store_of(tmp_path, runs))
+    overall = tables["ranks_overall"].set_index("optimizer_id")
+    assert list(overall.index) == ["lbfgs", "adam", "gd"]  # signsgd ran p1 only: not ranked
+    assert overall["place"].tolist() == ["1", "2=", "2="] and overall.loc["gd", "mean_rank"] == 2.5
+    ranking = next(s for s in report.sections if s.id == "ranking")
+    text = " ".join(str(getattr(b, "items", getattr(b, "text", ""))) for b in ranking.blocks)
+    assert "signsgd: not ranked overall: ran 1 of 2 problems (1 of 2 instances)" in text
+    assert "2= adam ranks 2.50" in text and "2= gd ranks 2.50" in text
+    assert set(tables["ranks"]["optimizer_id"]) == {"lbfgs", "adam", "gd"}

@@ -189,19 +189,25 @@ def _score_section(hits: pd.DataFrame) -> Section | None:
         "paired across optimizers). 1 = fastest on every instance; seconds compare only runs on one machine.")])
 
 
-def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame) -> Section:
+def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame, common: metrics.CommonInstances) -> Section:
     ov = rk.overall
     n_seeds = runs_ref.groupby("problem_id")["seed"].nunique()
     pct = f"{100 * rk.level:g}%"
     blocks = [Paragraph(
-        f"Overall ranking (rank 1 = best). On each problem the optimizers are ranked by the median over seeds "
-        f"of the final gap f − f_ref; gaps below {rk.floor:g} tie and are ordered by the evaluations needed to "
-        f"get there; ranks are averaged over problems. In brackets: the {pct} percentile bootstrap confidence "
+        f"Overall ranking (place 1 = best; a shared place reads 3=). On each problem the optimizers are ranked by "
+        f"the median over seeds of the final gap f − f_ref; gaps below {rk.floor:g} tie and are ordered by the "
+        f"evaluations needed to get there; ranks are averaged over problems. Every ranked optimizer ran the same "
+        f"{common.instances} instance{'s' if common.instances != 1 else ''} (problem × seed) on {common.problems} "
+        f"problem{'s' if common.problems != 1 else ''}. In brackets: the {pct} percentile bootstrap confidence "
         f"interval over seeds ({rk.resamples} resamples of each problem's seeds, paired across optimizers).")]
-    items = [f"{row.optimizer_id} ranks {_ci(row.mean_rank, row.rank_low, row.rank_high)} "
+    items = [f"{row.place} {row.optimizer_id} ranks {_ci(row.mean_rank, row.rank_low, row.rank_high)} "
              f"({pct} bootstrap CI over seeds; {row.problems} problem{'s' if row.problems != 1 else ''})"
              for row in ov.itertuples(index=False)]
-    blocks.append(Bullets(items, ordered=True))
+    blocks.append(Bullets(items))
+    if len(common.apart):
+        blocks.append(Paragraph("Not ranked overall (they did not run every instance the ranked optimizers ran; "
+                                "their runs are in the tables and figures per problem):"))
+        blocks.append(Bullets([f"{row.optimizer_id}: {row.missing}" for row in common.apart.itertuples(index=False)]))
     verdicts = []
     for a, b in zip(ov.itertuples(index=False), list(ov.itertuples(index=False))[1:]):
         if a.rank_high < b.rank_low:
@@ -463,9 +469,12 @@ def build_report(results, *, x: str = "steps", experiment: str | None = None, su
         experiment = results.single_experiment()
     runs, traces = metrics.applicable(sel.runs), sel.traces
     runs_ref = metrics.with_reference(runs)
-    hits = metrics.hitting_times(runs, traces)
-    ttt = metrics.time_to_target(hits, runs)
-    rk = metrics.ranks(runs, traces)
+    hits_all = metrics.hitting_times(runs, traces)
+    ttt = metrics.time_to_target(hits_all, runs)
+    # like with like: ranks, profiles, ECDFs and scores on the instances every ranked optimizer ran
+    common = metrics.common_instances(runs)
+    hits = hits_all[hits_all["key"].isin(set(common.runs["key"]))]
+    rk = metrics.ranks(common.runs, traces)
     summary = _summary(runs_ref)
     dims = metrics.problem_dims(runs)
 
@@ -476,7 +485,7 @@ def build_report(results, *, x: str = "steps", experiment: str | None = None, su
     checks = theory.theory_checks(runs, traces)
     conv = figures.convergence(runs_ref, traces, palette, x, theory.bound_curves(checks, runs, traces))
     prof = figures.performance_profiles(hits, palette) + figures.data_profiles(hits, dims, palette)
-    ecdf = figures.ecdfs(hits, runs, palette, measure)
+    ecdf = figures.ecdfs(hits, common.runs, palette, measure)
     traj, skipped = figures.trajectories(runs, sel.trajectory, palette)
     heat = figures.final_gap_heatmap(runs_ref)
     tps = figures.time_per_step(runs, palette)
@@ -496,7 +505,7 @@ def build_report(results, *, x: str = "steps", experiment: str | None = None, su
             f"problem{'s' if problems != 1 else ''}, seeds {_seeds(seeds)}."
             + (f" Experiment: {experiment}." if experiment else "") + (f" Results file: {path}." if path else ""),
             "Generated " + time.strftime("%Y-%m-%d %H:%M:%S") + " by optbench."]
-    sections = [_ranking_section(rk, runs_ref), _status_section(metrics.with_reference(sel.runs)),
+    sections = [_ranking_section(rk, runs_ref, common), _status_section(metrics.with_reference(sel.runs)),
                 _results_section(summary, ttt)]
     score_section = _score_section(hits)
     if score_section is not None:
