@@ -56,6 +56,9 @@ def _add_execution(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", metavar="DIR", help="report directory (default reports/<experiment name>)")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="print the full summary table (every status, the gap reference, steps) instead of the "
+                        "100-column one")
     p.add_argument("--yes", action="store_true",
                    help=f"run a request of more than {MAX_RUNS:,} runs (refused without it)")
     p.add_argument("--threads", type=int, default=1, metavar="N",
@@ -200,18 +203,53 @@ def cmd_list(args) -> int:
     return 0
 
 
+LIST_COLUMN_MAX = 32  # widest a list column (tags) gets before it wraps
+
+
+def _wrap_items(items: list[str], width: int) -> list[str]:
+    """``items`` joined by ", " in lines of at most ``width`` characters (the comma that ends
+    a line included), broken between items; an item too long for a line is cut with "…"."""
+    lines: list[str] = []
+    for item in items:
+        item = item if len(item) < width else item[: width - 2] + "…"
+        if lines and len(lines[-1]) + 2 + len(item) < width:  # room for the comma a next line adds
+            lines[-1] += ", " + item
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.append(item)
+    return lines or [""]
+
+
 def _print_rows(rows: list[dict], as_json: bool, cols: list[str]) -> None:
+    """A table that fits the terminal (at least 80 columns; 100 when not a terminal): list cells
+    (tags) wrap between items, the last column (summary) wraps between words."""
+    import shutil
+    import textwrap
+
     if as_json:
         print(json.dumps(rows, indent=1, default=repr))
         return
     if not rows:
         print("(none)")
         return
-    text = [[", ".join(r[c]) if isinstance(r.get(c), list) else str(r.get(c, "")) for c in cols] for r in rows]
-    widths = [min(max(len(c), *(len(t[i]) for t in text)), 48) for i, c in enumerate(cols)]
-    print("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths)).rstrip())
-    for t in text:
-        print("  ".join(v[:w].ljust(w) if i < len(cols) - 1 else v for i, (v, w) in enumerate(zip(t, widths))).rstrip())
+    total = max(shutil.get_terminal_size((100, 24)).columns, 80)
+    widths = {}
+    for c in cols[:-1]:
+        values = [r.get(c) for r in rows]
+        longest = max(len(", ".join(v)) if isinstance(v, list) else len(str(v if v is not None else "")) for v in values)
+        widths[c] = max(len(c), min(longest, LIST_COLUMN_MAX if any(isinstance(v, list) for v in values) else longest))
+    last = max(total - sum(widths.values()) - 2 * (len(cols) - 1), 24)
+    print("  ".join([c.upper().ljust(widths[c]) for c in cols[:-1]] + [cols[-1].upper()]))
+    for r in rows:
+        cells = []
+        for c in cols[:-1]:
+            v = r.get(c)
+            cells.append(_wrap_items(list(v), widths[c]) if isinstance(v, list) else [str(v if v is not None else "")])
+        cells.append(textwrap.wrap(str(r.get(cols[-1]) or ""), last) or [""])
+        for i in range(max(len(lines) for lines in cells)):
+            parts = [(lines[i] if i < len(lines) else "").ljust(widths[c]) for c, lines in zip(cols[:-1], cells)]
+            print("  ".join(parts + [cells[-1][i] if i < len(cells[-1]) else ""]).rstrip())
 
 
 def cmd_info(args) -> int:
@@ -368,7 +406,7 @@ def cmd_run(args) -> int:
                       rerun=args.rerun, progress=not args.quiet, threads=args.threads)
     keys = {j.key for j in jobs}
     results = Results(store)
-    print(_summary_text(results, keys))
+    print(_summary_text(results, keys, args.verbose))
     if summary.interrupted:
         return 130
     if report_dir is not None:  # exactly this command's runs
@@ -464,15 +502,18 @@ def _write_report(results, out_dir: Path, *, each_experiment: bool = False, **op
                             f"then `optbench report --db {results.path} -o DIR`") from None
 
 
-def _summary_text(results, keys: set[str]) -> str:
-    """The summary table of the runs with these keys (this command's runs)."""
+def _summary_text(results, keys: set[str], verbose: bool = False) -> str:
+    """The summary of the runs with these keys (this command's runs): at most 100 columns,
+    or with ``verbose`` the full table (every status, the reference, steps)."""
     import pandas as pd
 
     from .report import summary_table
+    from .report.terminal import compact_summary
 
     table = summary_table(results.subset(keys))
-
-    with pd.option_context("display.max_rows", 500, "display.max_columns", 20, "display.width", 160):
+    if not verbose:
+        return compact_summary(table)
+    with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", None):
         return table.to_string(index=False)
 
 

@@ -157,8 +157,10 @@ class OptimizerSpec:
 
     @property
     def summary(self) -> str:
-        doc = inspect.getdoc(self.factory) or ""
-        return doc.strip().splitlines()[0] if doc.strip() else ""
+        """The docstring's first line, as plain text."""
+        from .text import summary_line
+
+        return summary_line(self.factory)
 
     @property
     def doc(self) -> str:
