@@ -214,7 +214,7 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
     their final spectra."""
     n_rows = x0.shape[0]
     x = x0.clone().requires_grad_(True)
-    opt = spec.factory([x], **hp)
+    opt = spec.factory([x], **hp, **({"horizon": budget.horizon} if spec.schedulable else {}))
     record_x = problem.dim <= TRAJECTORY_MAX_DIM
     rules = [_Rules(budget, problem.f_star) for _ in range(n_rows)]
     stops: list[_Stop | None] = [None] * n_rows

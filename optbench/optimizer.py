@@ -14,6 +14,10 @@ never discovered from names:
 ``reuses_evaluations``
     the method re-evaluates the closure at an unchanged point at the start of each step
     (torch.optim.LBFGS); the runner then serves that repeat from a cache and does not count it.
+``schedulable``
+    the optimizer has the hyperparameter ``schedule`` (``constant``, ``cosine``,
+    ``warmup-cosine``, ``trapezoidal``: :mod:`optbench.schedules`) and the runner passes its
+    factory ``horizon=`` the steps the budget allows.
 ``theory``
     a :class:`optbench.theory.Guarantee`: the method's theory setting in terms of a problem's
     ``L`` and ``mu`` (what ``lr=theory`` means) and the worst-case bound it attains, which
@@ -154,6 +158,7 @@ class OptimizerSpec:
     family: str = ""
     origin: str = ""
     theory: Any = None  # an optbench.theory.Guarantee
+    schedulable: bool = False  # a `schedule` hyperparameter; the factory also takes horizon= (optbench.schedules)
 
     @property
     def summary(self) -> str:

@@ -212,6 +212,7 @@ def register_optimizer(
     batched: Callable | None = None,
     family: str = "",
     theory=None,
+    schedulable: bool = False,
 ):
     """Function decorator: register an optimizer factory ``make(params, **hp)``.
 
@@ -221,6 +222,11 @@ def register_optimizer(
     def decorate(factory):
         reg_name = name or factory.__name__.replace("_", "-")
         hps = factory_defaults(factory, driver=driver)
+        made = factory
+        if schedulable:  # the hyperparameter `schedule`, and the run's horizon from the runner
+            from .schedules import with_schedule
+
+            made, hps = with_schedule(factory), {**hps, "schedule": "constant"}
         space = dict(search_space or {})
         unknown = set(space) - set(hps)
         if unknown:
@@ -230,7 +236,7 @@ def register_optimizer(
             all_tags.append("driver")
         spec = OptimizerSpec(
             name=reg_name,
-            factory=factory,
+            factory=made,
             hyperparameters=hps,
             search_space=space,
             tags=tuple(dict.fromkeys(all_tags)),
@@ -246,6 +252,7 @@ def register_optimizer(
             family=family,
             origin=_origin_of(factory),
             theory=theory,
+            schedulable=schedulable,
         )
         OPTIMIZERS.add(reg_name, spec)
         return factory

@@ -101,6 +101,14 @@ class Budget:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def horizon(self) -> int:
+        """The steps a learning-rate schedule spans (:mod:`optbench.schedules`): ``max_steps``, or
+        ``max_evals`` (a step costs at least one evaluation) where smaller; 0 when only
+        ``max_seconds`` bounds the run (no schedule can span it: such a run fails with a message)."""
+        bounds = [b for b in (self.max_steps, self.max_evals) if b is not None]
+        return min(bounds) if bounds else 0
+
     def spent(self, steps: int, nfev: int, seconds: float = 0.0) -> str | None:
         """Why the run must stop before another step (the record's message), or ``None``."""
         if self.max_steps is not None and steps >= self.max_steps:
@@ -429,6 +437,8 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
     kwargs = dict(hp)
     if spec.needs_objective:
         kwargs["objective"] = inst.flat_objective()
+    if spec.schedulable:
+        kwargs["horizon"] = budget.horizon
     opt = spec.factory(inst.params, **kwargs)
     params = inst.params
     record_x = inst.dim <= TRAJECTORY_MAX_DIM

@@ -32,7 +32,7 @@ def test_expansion_is_the_product():
     mgh_jobs = [j for j in jobs if j.problem.startswith("mgh")]
     assert all(j.budget.max_steps == 5 for j in mgh_jobs)
     assert {j.problem_params["dim"] for j in jobs if j.problem == "rosenbrock"} == {2, 3}
-    assert all(j.hyperparameters.keys() == {"lr"} for j in jobs)
+    assert all(j.hyperparameters.keys() == {"lr", "schedule"} for j in jobs)  # gd: its lr and its lr schedule
     assert parse_suite(SUITE, source="t.toml").jobs()[0].key == jobs[0].key  # stable
 
 

@@ -11,6 +11,7 @@ import torch
 
 from ..optimizer import Choice, LogUniform, Uniform
 from ..registry import register_optimizer
+from ..schedules import SCHEDULES
 from ..theory import GRADIENT_DESCENT, HEAVY_BALL, NESTEROV
 from .linesearch import armijo, check_line_search, flat_grad, flat_params
 from .rowwise import RowwiseArmijoGD
@@ -19,10 +20,11 @@ LR = LogUniform(1e-5, 1.0)
 MOMENTUM = Uniform(0.5, 0.99)
 BETA1 = Uniform(0.5, 0.999)
 BETA2 = Uniform(0.9, 0.9999)
+SCHEDULE = Choice(SCHEDULES)  # searched where a decaying step helps: momentum methods and Adam
 
 
 @register_optimizer("gd", tags=("first-order", "deterministic-step"), elementwise=True, family="gradient descent",
-                    search_space={"lr": LR}, theory=GRADIENT_DESCENT)
+                    search_space={"lr": LR}, theory=GRADIENT_DESCENT, schedulable=True)
 def gd(params, lr=0.01):
     r"""Gradient descent with a fixed step: ``x_{k+1} = x_k - lr * grad f(x_k)``.
 
@@ -104,7 +106,8 @@ def gd_armijo(params, lr=1.0, c=1e-4, shrink=0.5, regrow=False, max_backtracks=5
 
 
 @register_optimizer("momentum", tags=("first-order", "momentum"), elementwise=True, family="momentum",
-                    search_space={"lr": LR, "momentum": MOMENTUM}, theory=HEAVY_BALL)
+                    search_space={"lr": LR, "momentum": MOMENTUM, "schedule": SCHEDULE}, theory=HEAVY_BALL,
+                    schedulable=True)
 def momentum(params, lr=0.01, momentum=0.9):
     r"""Heavy-ball momentum (torch.optim.SGD with ``momentum``, ``dampening=0``).
 
@@ -129,7 +132,8 @@ def momentum(params, lr=0.01, momentum=0.9):
 
 
 @register_optimizer("nesterov", tags=("first-order", "momentum"), elementwise=True, family="momentum",
-                    search_space={"lr": LR, "momentum": MOMENTUM}, theory=NESTEROV)
+                    search_space={"lr": LR, "momentum": MOMENTUM, "schedule": SCHEDULE}, theory=NESTEROV,
+                    schedulable=True)
 def nesterov(params, lr=0.01, momentum=0.9):
     r"""Nesterov momentum (torch.optim.SGD with ``nesterov=True``).
 
@@ -151,7 +155,7 @@ def nesterov(params, lr=0.01, momentum=0.9):
 
 
 @register_optimizer("adagrad", tags=("first-order", "adaptive"), elementwise=True, family="adaptive",
-                    search_space={"lr": LR})
+                    search_space={"lr": LR}, schedulable=True)
 def adagrad(params, lr=0.01, eps=1e-10, initial_accumulator_value=0.0):
     r"""AdaGrad: per-coordinate steps scaled by the accumulated squared gradients.
 
@@ -167,7 +171,8 @@ def adagrad(params, lr=0.01, eps=1e-10, initial_accumulator_value=0.0):
 
 
 @register_optimizer("rmsprop", tags=("first-order", "adaptive"), elementwise=True, family="adaptive",
-                    search_space={"lr": LR, "alpha": Uniform(0.9, 0.999), "momentum": Uniform(0.0, 0.95)})
+                    search_space={"lr": LR, "alpha": Uniform(0.9, 0.999), "momentum": Uniform(0.0, 0.95)},
+                    schedulable=True)
 def rmsprop(params, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False):
     r"""RMSprop: steps scaled by a moving average of squared gradients.
 
@@ -186,7 +191,7 @@ def rmsprop(params, lr=0.01, alpha=0.99, eps=1e-8, momentum=0.0, centered=False)
 
 
 @register_optimizer("adam", tags=("first-order", "adaptive"), elementwise=True, family="adaptive",
-                    search_space={"lr": LR, "beta1": BETA1, "beta2": BETA2})
+                    search_space={"lr": LR, "beta1": BETA1, "beta2": BETA2, "schedule": SCHEDULE}, schedulable=True)
 def adam(params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
     r"""Adam: bias-corrected moment estimates of the gradient and its square.
 
@@ -201,7 +206,8 @@ def adam(params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
 
 
 @register_optimizer("adamw", tags=("first-order", "adaptive"), elementwise=True, family="adaptive",
-                    search_space={"lr": LR, "beta1": BETA1, "beta2": BETA2, "weight_decay": LogUniform(1e-5, 1e-1)})
+                    search_space={"lr": LR, "beta1": BETA1, "beta2": BETA2, "weight_decay": LogUniform(1e-5, 1e-1),
+                                  "schedule": SCHEDULE}, schedulable=True)
 def adamw(params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
     r"""AdamW: Adam with decoupled weight decay.
 
@@ -217,7 +223,7 @@ def adamw(params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01)
 
 
 @register_optimizer("amsgrad", tags=("first-order", "adaptive"), elementwise=True, family="adaptive",
-                    search_space={"lr": LR, "beta1": BETA1, "beta2": BETA2})
+                    search_space={"lr": LR, "beta1": BETA1, "beta2": BETA2}, schedulable=True)
 def amsgrad(params, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
     r"""AMSGrad: Adam with a non-decreasing second-moment estimate.
 
