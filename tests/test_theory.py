@@ -270,7 +270,7 @@ def test_kappa_sweep_slopes_are_one_and_one_half():
 
     records = [optbench.run("quadratic", opt, hyperparameters={"lr": "theory"}, problem_params=dict(dim=10, kappa=k),
                             budget=optbench.Budget(max_steps=5000, target_gap=1e-8), spectrum=False)
-               for k in (10.0, 100.0, 1000.0) for opt in ("gd", "nesterov")]
+               for k in (10.0, 100.0, 300.0) for opt in ("gd", "nesterov")]
     runs = pd.DataFrame([dict(key=r.key, problem=r.problem, problem_params=r.problem_params, optimizer=r.optimizer,
                               hyperparameters=r.hyperparameters, status=r.status, f_star=r.f_star, dtype=r.dtype,
                               seed=r.seed, problem_id=f"q{r.problem_params['kappa']}", optimizer_id=r.optimizer)
