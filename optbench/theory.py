@@ -336,22 +336,31 @@ def guarantee_for(spec, hyperparameters: dict, constants: Constants | None, *, s
     """The :class:`Guarantee` that covers a run, or ``None``.
 
     A run is covered when its optimizer declares one, the problem is deterministic and its
-    constants are known (and its Hessian constant, for a ``quadratic_only`` bound), and the
+    constants are known (and its Hessian constant, for a ``quadratic_only`` bound), the
     run's hyperparameters equal the theory setting for those constants (``MATCH_RTOL``) --
-    however they were written (``lr=theory``, ``lr=1/L`` or the number itself).
+    however they were written (``lr=theory``, ``lr=1/L`` or the number itself) -- and every
+    other hyperparameter is at its registered default (a learning-rate schedule, say, is
+    not part of the theorem).
     """
     guarantee = getattr(spec, "theory", None)
     if guarantee is None or constants is None or stochastic:
         return None
     if guarantee.quadratic_only and not constants.quadratic:
         return None
-    for key, value in guarantee.settings(constants).items():
+    return guarantee if _at_setting(spec, hyperparameters, guarantee.settings(constants)) else None
+
+
+def _at_setting(spec, hyperparameters: dict, setting: dict) -> bool:
+    """``hyperparameters`` equal ``setting`` (to ``MATCH_RTOL``) and the defaults elsewhere."""
+    if any(hyperparameters.get(k, v) != v for k, v in spec.hyperparameters.items() if k not in setting):
+        return False
+    for key, value in setting.items():
         given = hyperparameters.get(key)
         if isinstance(given, bool) or not isinstance(given, (int, float)):
-            return None
+            return False
         if not math.isclose(float(given), value, rel_tol=MATCH_RTOL, abs_tol=0.0):
-            return None
-    return guarantee
+            return False
+    return True
 
 
 def tolerance(f_star: float, dtype: str) -> float:
@@ -464,15 +473,13 @@ def beyond_proof(runs) -> list[tuple[str, str, str]]:
     for run in runs.itertuples(index=False):
         problem, c = constants[run.key]
         try:
-            guarantee = get_optimizer(run.optimizer).theory
+            spec = get_optimizer(run.optimizer)
         except OptbenchError:
             continue
+        guarantee = spec.theory
         if problem is None or c is None or guarantee is None or not guarantee.quadratic_only or c.quadratic:
             continue
-        setting = guarantee.settings(c)
-        hp = run.hyperparameters or {}
-        if all(isinstance(hp.get(k), (int, float)) and math.isclose(hp[k], v, rel_tol=MATCH_RTOL)
-               for k, v in setting.items()):
+        if _at_setting(spec, run.hyperparameters or {}, guarantee.settings(c)):
             out.append((run.problem_id, run.optimizer_id, guarantee.name))
     return sorted(set(out))
 

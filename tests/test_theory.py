@@ -228,6 +228,7 @@ def test_only_theory_settings_are_checked():
     spec = optbench.get_optimizer("gd")
     assert guarantee_for(spec, {"lr": 1.0}, q.constants(), stochastic=False) is GRADIENT_DESCENT
     assert guarantee_for(spec, {"lr": 0.5}, q.constants(), stochastic=False) is None
+    assert guarantee_for(spec, {"lr": 1.0, "schedule": "cosine"}, q.constants(), stochastic=False) is None
     assert guarantee_for(spec, {"lr": 1.0}, None, stochastic=False) is None
     assert guarantee_for(spec, {"lr": 1.0}, q.constants(), stochastic=True) is None
     assert guarantee_for(optbench.get_optimizer("adam"), {"lr": 1.0}, q.constants(), stochastic=False) is None
