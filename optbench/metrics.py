@@ -124,6 +124,126 @@ def applicable(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["status"] != NOT_APPLICABLE]
 
 
+# ---------------------------------------------------------------------------------------
+# The verdict's metric: held-out loss where a problem has a test split
+# ---------------------------------------------------------------------------------------
+TEST_METRIC = "test_loss"
+VERDICT_LABELS = {"final_gap": "final f − f_ref", TEST_METRIC: "final test loss"}
+
+
+def _problem_groups(runs: pd.DataFrame) -> pd.Series:
+    return runs["problem_id"] if "problem_id" in runs.columns else runs["problem"]
+
+
+def _test_problems(runs: pd.DataFrame, evals: pd.DataFrame | None) -> set:
+    """The problems (``problem_id``, else ``problem``) on which some run recorded a test loss."""
+    if evals is None or not len(evals):
+        return set()
+    keys = set(evals.loc[evals["metric"] == TEST_METRIC, "key"])
+    groups = _problem_groups(runs)
+    return set(groups[runs["key"].isin(keys)])
+
+
+def _final_evals(evals: pd.DataFrame, runs: pd.DataFrame, metric: str) -> pd.Series:
+    """``key -> value`` of ``metric`` at each run's final iterate (its last evaluation point, if
+    that point is the run's last step; NaN otherwise: a run that diverged was not evaluated
+    at its end)."""
+    rows = evals[evals["metric"] == metric].sort_values("step").groupby("key").last()
+    steps = pd.to_numeric(runs.set_index("key")["steps"], errors="coerce")
+    last = rows["step"].astype(float)
+    at_end = last.eq(steps.reindex(last.index).astype(float))
+    return rows["value"].astype(float).where(at_end)
+
+
+def verdict_metric(runs: pd.DataFrame, evals: pd.DataFrame | None) -> pd.DataFrame:
+    """The metric a verdict judges each run by, and its value (lower is better): one row per
+    run (``key, metric, value``, index aligned with ``runs``).
+
+    * ``test_loss`` on a training problem with a test split (some run of the problem
+      recorded a test loss at its evaluation points, ``eval_every``): the loss on the
+      held-out data at the run's final iterate -- the training loss would reward
+      overfitting (Schmidt, Schneider & Hennig 2021; Dahl et al. 2023);
+    * ``final_gap`` elsewhere: ``f - f_ref`` at the final iterate (:func:`with_reference`).
+
+    A run that diverged, failed or timed out, or has no value at its final iterate, has
+    ``inf``. The report ranks by this metric and ``optbench tune`` chooses by it (its
+    ``verdict`` metric), so tuning and report agree.
+
+    >>> runs = pd.DataFrame({"key": ["a", "b"], "problem": ["net", "net"], "seed": 0, "f_star": None,
+    ...                      "best": [0.1, 0.2], "fun": [0.1, 0.2], "steps": [10, 10], "status": "budget"})
+    >>> evals = pd.DataFrame({"key": ["a", "a", "b", "b"], "metric": "test_loss", "step": [0, 10, 0, 10],
+    ...                       "value": [0.7, 0.5, 0.7, 0.3]})
+    >>> verdict_metric(runs, evals)[["metric", "value"]].values.tolist()
+    [['test_loss', 0.5], ['test_loss', 0.3]]
+    """
+    test_problems = _test_problems(runs, evals)
+    uses_test = _problem_groups(runs).isin(test_problems).to_numpy()
+    if "problem_id" not in runs.columns:
+        runs = runs.assign(problem_id=runs["problem"])
+    gap = with_reference(runs)["final_gap"].astype(float).to_numpy()
+    test = runs["key"].map(_final_evals(evals, runs, TEST_METRIC)).astype(float).to_numpy() if uses_test.any() \
+        else np.full(len(runs), np.nan)
+    failed = runs["status"].isin(FAILED_STATUSES + ("timeout",)).to_numpy() if "status" in runs.columns else False
+    value = np.where(uses_test, test, gap)
+    value = np.where(failed | ~np.isfinite(value), np.inf, value)
+    return pd.DataFrame({"key": runs["key"].to_numpy(), "metric": np.where(uses_test, TEST_METRIC, "final_gap"),
+                         "value": value}, index=runs.index)
+
+
+def verdict_view(runs: pd.DataFrame, traces: pd.DataFrame, evals: pd.DataFrame | None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(runs, traces)`` as the verdict sees them: on the problems :func:`verdict_metric`
+    judges by test loss, each run's values are its test losses -- ``fun`` the final one,
+    ``best`` the lowest, ``f0`` the first, no ``f_star`` (so the reference is the best test
+    loss any run reached on the instance: "best observed") -- and its trace has one row per
+    evaluation point (``step``, the test loss as ``fun``, and the ``nfev`` and ``seconds``
+    of the trace row of that step). Every other run is unchanged. Columns added to every
+    run: ``verdict`` (the metric's name), ``train_fun`` (the final training objective),
+    and ``test_loss``, ``test_accuracy`` (final values where recorded, else NaN).
+    Everything downstream -- references, targets, profiles, ECDFs, ranks -- then judges
+    held-out loss without a special case."""
+    out = runs.copy()
+    metric = verdict_metric(runs, evals)
+    out["verdict"] = metric["metric"].to_numpy()
+    out["train_fun"] = out["fun"]
+    for name in (TEST_METRIC, "test_accuracy"):
+        out[name] = (out["key"].map(_final_evals(evals, runs, name)).astype(float)
+                     if evals is not None and len(evals) else np.nan)
+    test_keys = set(out.loc[out["verdict"] == TEST_METRIC, "key"])
+    if not test_keys:
+        return out, traces
+    ev = evals[(evals["metric"] == TEST_METRIC) & evals["key"].isin(test_keys)].sort_values(["key", "step"])
+    first, lowest = ev.groupby("key")["value"].first(), ev.groupby("key")["value"].min()
+    sel = out["key"].isin(test_keys)
+    out.loc[sel, "fun"] = out.loc[sel, "test_loss"]
+    out.loc[sel, "best"] = out.loc[sel, "key"].map(lowest).astype(float)
+    out.loc[sel, "f0"] = out.loc[sel, "key"].map(first).astype(float)
+    out.loc[sel, "f_star"] = np.nan
+    if "gap" in out.columns:
+        out.loc[sel, "gap"] = np.nan
+    cols, slices = _trace_slices(traces[traces["key"].isin(test_keys)], ("step", "nfev", "seconds"))
+    parts = []
+    for key, g in ev.groupby("key", sort=False):
+        a, b = slices.get(key, (0, 0))
+        steps = cols["step"][a:b]
+        idx = np.searchsorted(steps, g["step"].to_numpy(float))
+        ok = (idx < steps.size) & (steps[np.minimum(idx, max(steps.size - 1, 0))] == g["step"].to_numpy(float)) \
+            if steps.size else np.zeros(len(g), dtype=bool)
+        part = pd.DataFrame({"key": key, "step": g["step"].to_numpy(), "fun": g["value"].to_numpy(float),
+                             "nfev": np.where(ok, cols["nfev"][a:b][np.minimum(idx, max(b - a - 1, 0))], np.nan)
+                             if steps.size else np.nan,
+                             "seconds": np.where(ok, cols["seconds"][a:b][np.minimum(idx, max(b - a - 1, 0))], np.nan)
+                             if steps.size else np.nan})
+        parts.append(part)
+    ids = out.set_index("key")
+    test_traces = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["key", "step", "fun"])
+    for c in ("problem_id", "optimizer_id", "seed"):
+        if c in traces.columns:
+            test_traces[c] = test_traces["key"].map(ids[c])
+    kept = traces[~traces["key"].isin(test_keys)]
+    return out, pd.concat([kept, test_traces], ignore_index=True) if len(kept) else test_traces
+
+
 def seconds_per_step(runs: pd.DataFrame) -> pd.Series:
     """Optimizer wall time per step of each run, ``seconds / steps`` (NaN with no step)."""
     steps = pd.to_numeric(runs["steps"], errors="coerce").astype(float)

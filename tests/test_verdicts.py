@@ -183,3 +183,39 @@ def test_overall_ranking_uses_common_instances_and_ties_share_a_place(tmp_path):
     assert "signsgd: not ranked overall: ran 1 of 2 problems (1 of 2 instances)" in text
     assert "2= adam ranks 2.50" in text and "2= gd ranks 2.50" in text
     assert set(tables["ranks"]["optimizer_id"]) == {"lbfgs", "adam", "gd"}
+
+
+# ---------------------------------------------------------------------------------------
+# 4. Training problems are judged on held-out data
+# ---------------------------------------------------------------------------------------
+def test_a_training_problem_with_a_test_split_is_ranked_by_its_test_loss(tmp_path):
+    """The fair report's mlp-mixture: lbfgs fits the training data best (training gap 0 against
+    its own best-observed reference) but its test loss is by far the worst."""
+    from optbench import metrics
+    from optbench.report import build_report
+
+    net = {"samples": 48, "features": 3, "classes": 2, "width": 6, "depth": 1}
+    runs = []
+    for opt, train, test in (("lbfgs", [0.7, 0.05, 0.01], [0.7, 2.0, 4.1]), ("adam", [0.7, 0.4, 0.2],
+                                                                           [0.7, 0.4, 0.31]),
+                             ("gd", [0.7, 0.6, 0.5], [0.7, 0.6, 0.55])):
+        for seed in (0, 1):
+            r = record(f"{opt}{seed}", "mlp-mixture", opt, seed, train, f_star=None, params=net,
+                       hp=optbench.get_optimizer(opt).resolve({}), dtype="float32")
+            r.evals = {"test_loss": (np.array([0, 1, 2]), np.array(test)),
+                       "test_accuracy": (np.array([0, 1, 2]), np.array([0.5, 0.6, 0.7 if opt != "lbfgs" else 0.55]))}
+            runs.append(r)
+    results = store_of(tmp_path, runs)
+    verdict = metrics.verdict_metric(results.runs, results.evals).set_index("key")
+    assert set(verdict["metric"]) == {"test_loss"} and verdict.loc["lbfgs0", "value"] == 4.1
+    report, tables = build_report(results)
+    overall = tables["ranks_overall"].set_index("optimizer_id")
+    assert list(overall.index) == ["adam", "gd", "lbfgs"]
+    summary = tables["summary"].set_index("optimizer_id")
+    assert set(summary["metric"]) == {"test_loss"} and summary.loc["lbfgs", "median_test_loss"] == 4.1
+    assert summary.loc["adam", "median_test_accuracy"] == 0.7
+    ranking = next(s for s in report.sections if s.id == "ranking")
+    titles = [getattr(b, "title", "") for b in ranking.blocks]
+    assert any("Second view, not the verdict" in t for t in titles)  # the training loss, labelled apart
+    per_problem = next(b for b in ranking.blocks if getattr(b, "title", "").startswith("Rank per problem"))
+    assert per_problem.frame["judged by"].tolist() == ["test loss − best observed"]

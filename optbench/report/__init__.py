@@ -132,6 +132,11 @@ def _summary(runs_ref: pd.DataFrame) -> pd.DataFrame:
         "median_nfev": g["nfev"].median(),
         "median_steps": g["steps"].median(),
     })
+    if "verdict" in runs_ref.columns:  # the metric median_final_gap measures (metrics.verdict_metric)
+        stats.insert(2, "metric", g["verdict"].agg(lambda s: "/".join(sorted(set(s)))))
+    for name in ("test_loss", "test_accuracy"):
+        if name in runs_ref.columns and runs_ref[name].notna().any():
+            stats[f"median_{name}"] = g[name].median()
     out = stats[["runs"]].join(counts).join(stats.drop(columns="runs")).reset_index()
     return out.astype({s: int for s in STATUSES})
 
@@ -139,9 +144,13 @@ def _summary(runs_ref: pd.DataFrame) -> pd.DataFrame:
 def summary_table(results, *, experiment: str | None = None, suite: str | None = None) -> pd.DataFrame:
     """Per problem_id x optimizer_id: runs, the count of each status (converged, budget,
     stopped, diverged, failed, timeout), the gap reference (``f_star`` or
-    ``best_observed``, see :mod:`optbench.metrics`), and the medians over seeds of the
-    final gap, the optimizer time (s), the evaluations and the steps."""
-    return _summary(metrics.with_reference(_select(results, experiment or suite, one_experiment=False).runs))
+    ``best_observed``, see :mod:`optbench.metrics`), the verdict's ``metric``
+    (:func:`optbench.metrics.verdict_metric`: ``test_loss`` on training problems with a test
+    split, else ``final_gap``), and the medians over seeds of the final gap of that metric,
+    of the final test loss and accuracy where recorded, the optimizer time (s), the
+    evaluations and the steps."""
+    sel = _select(results, experiment or suite, one_experiment=False)
+    return _summary(metrics.with_reference(metrics.verdict_view(sel.runs, sel.traces, sel.evals)[0]))
 
 
 # ---------------------------------------------------------------------------------------
@@ -189,13 +198,29 @@ def _score_section(hits: pd.DataFrame) -> Section | None:
         "paired across optimizers). 1 = fastest on every instance; seconds compare only runs on one machine.")])
 
 
-def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame, common: metrics.CommonInstances) -> Section:
+def _judged_by(runs_ref: pd.DataFrame) -> pd.Series:
+    """Per problem_id, what its verdict measures, in words: ``test loss − best observed``,
+    ``f − f*`` or ``f − best observed``."""
+    def words(g):
+        if (g["verdict"] == metrics.TEST_METRIC).any():
+            return "test loss − best observed"
+        return "f − f*" if (g["reference"] == "f_star").all() else "f − best observed"
+
+    return runs_ref.groupby("problem_id")[["verdict", "reference"]].apply(words)
+
+
+def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame, common: metrics.CommonInstances,
+                     rk_train: metrics.Ranks | None = None) -> Section:
     ov = rk.overall
     n_seeds = runs_ref.groupby("problem_id")["seed"].nunique()
     pct = f"{100 * rk.level:g}%"
+    tested = (runs_ref["verdict"] == metrics.TEST_METRIC).any()
     blocks = [Paragraph(
         f"Overall ranking (place 1 = best; a shared place reads 3=). On each problem the optimizers are ranked by "
-        f"the median over seeds of the final gap f − f_ref; gaps below {rk.floor:g} tie and are ordered by the "
+        f"the median over seeds of the final gap f − f_ref"
+        + (" -- on training problems with a test split, of the final test loss minus the best test loss any run "
+           "reached (best observed): held-out data, since the training loss rewards overfitting" if tested else "")
+        + f"; gaps below {rk.floor:g} tie and are ordered by the "
         f"evaluations needed to get there; ranks are averaged over problems. Every ranked optimizer ran the same "
         f"{common.instances} instance{'s' if common.instances != 1 else ''} (problem × seed) on {common.problems} "
         f"problem{'s' if common.problems != 1 else ''}. In brackets: the {pct} percentile bootstrap confidence "
@@ -228,14 +253,25 @@ def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame, common: metrics.
     pp = rk.per_problem
     wide = pp.assign(cell=[_ci(r, lo, hi) for r, lo, hi in zip(pp["rank"], pp["rank_low"], pp["rank_high"])]
                      ).pivot(index="problem_id", columns="optimizer_id", values="cell").fillna("")
-    ref = runs_ref.groupby("problem_id")["reference"].agg(lambda s: "/".join(sorted(set(s))))
     winners = pp.loc[pp.groupby("problem_id")["rank"].idxmin()].set_index("problem_id")["optimizer_id"]
     wide = wide.reindex(columns=list(ov["optimizer_id"]))
-    table = pd.concat([wide, pd.DataFrame({"best": winners, "seeds": n_seeds, "f_ref": ref})], axis=1)
-    table = table.reset_index().rename(columns={"index": "problem_id"})
+    extra = pd.DataFrame({"best": winners, "seeds": n_seeds, "judged by": _judged_by(runs_ref)}).reindex(wide.index)
+    table = pd.concat([wide, extra], axis=1).reset_index().rename(columns={"index": "problem_id"})
     blocks.append(Table.from_frame(
         "Rank per problem, with its bootstrap CI over seeds", table,
-        "f_ref: f_star (known minimum) or best_observed (best value any run reached on that problem and seed)."))
+        "judged by: the final value ranked -- f − f* (f* the known minimum), f − best observed (the best value any "
+        "run reached on that problem and seed: the gap compares the runs with each other, not with the optimum), "
+        "or the test loss − best observed."))
+    if rk_train is not None and len(rk_train.per_problem):
+        tp = rk_train.per_problem
+        cells = tp.assign(cell=[f"{r:.2f} (gap {fmt_value(g)})" for r, g in zip(tp["rank"], tp["median_gap"])])
+        train_table = cells.pivot(index="problem_id", columns="optimizer_id", values="cell").fillna("")
+        blocks.append(Table.from_frame(
+            "Second view, not the verdict: rank by the final training loss on the problems judged by test loss",
+            train_table.reindex(columns=[o for o in ov["optimizer_id"] if o in train_table.columns]).reset_index(),
+            "Rank by the median final training loss minus the best training loss any run reached (best observed), "
+            "with that median gap; where it disagrees with the test-loss rank, the method fit the training data "
+            "better but generalised worse."))
     return Section("ranking", "Ranking", blocks)
 
 
@@ -267,11 +303,15 @@ def _status_section(runs: pd.DataFrame) -> Section:
 
 
 def _results_section(summary: pd.DataFrame, ttt: pd.DataFrame) -> Section:
-    cols = ["problem_id", "optimizer_id", "runs", *STATUSES, "median_final_gap", "median_nfev", "median_steps",
-            "median_seconds"]
+    tests = [c for c in ("median_test_loss", "median_test_accuracy") if c in summary.columns]
+    cols = ["problem_id", "optimizer_id", "runs", *STATUSES, "metric", "reference", "median_final_gap", *tests,
+            "median_nfev", "median_steps", "median_seconds"]
     blocks = [Table.from_frame("Per problem and optimizer (medians over seeds)", summary[cols],
-                               "median_final_gap: f − f_ref at the final iterate (inf when the run diverged or "
-                               "failed); median_seconds: optimizer wall time.")]
+                               "median_final_gap: the verdict's metric at the final iterate minus its reference "
+                               "(inf when the run diverged or failed): metric final_gap is f − f_ref, test_loss the "
+                               "loss on held-out data; reference f_star is the known minimum, best_observed the "
+                               "best value any run reached on that problem and seed (gaps then compare the runs "
+                               "with each other, not with the optimum). median_seconds: optimizer wall time.")]
     sel = ttt[(ttt["kind"] == "gap") & np.isclose(ttt["target"], TTT_TARGET)]
     if len(sel):
         cell = [f"{fmt_value(m)} ({s}/{n})" for m, s, n in zip(sel["median_nfev"], sel["successes"], sel["runs"])]
@@ -467,33 +507,40 @@ def build_report(results, *, x: str = "steps", experiment: str | None = None, su
     sel = _select(results, experiment)
     if experiment is None and hasattr(results, "single_experiment"):
         experiment = results.single_experiment()
-    runs, traces = metrics.applicable(sel.runs), sel.traces
+    # two views of the runs: the training objective (convergence, trajectories, theory) and the
+    # verdict's (metrics.verdict_view: the test loss on training problems with a test split)
+    train_runs, traces = metrics.applicable(sel.runs), sel.traces
+    train_ref = metrics.with_reference(train_runs)
+    runs, verdict_traces = metrics.verdict_view(train_runs, traces, sel.evals)
     runs_ref = metrics.with_reference(runs)
-    hits_all = metrics.hitting_times(runs, traces)
+    hits_all = metrics.hitting_times(runs, verdict_traces)
     ttt = metrics.time_to_target(hits_all, runs)
     # like with like: ranks, profiles, ECDFs and scores on the instances every ranked optimizer ran
     common = metrics.common_instances(runs)
     hits = hits_all[hits_all["key"].isin(set(common.runs["key"]))]
-    rk = metrics.ranks(common.runs, traces)
+    rk = metrics.ranks(common.runs, verdict_traces)
+    tested = common.runs["verdict"] == metrics.TEST_METRIC
+    rk_train = (metrics.ranks(train_runs[train_runs["key"].isin(set(common.runs.loc[tested, "key"]))], traces)
+                if tested.any() else None)
     summary = _summary(runs_ref)
-    dims = metrics.problem_dims(runs)
+    dims = metrics.problem_dims(train_runs)
 
     from . import figures  # matplotlib and seaborn load here, not at import
 
     palette = figures.make_palette(runs["optimizer_id"])
     measure = metrics.measure_column(x)
-    checks = theory.theory_checks(runs, traces)
-    conv = figures.convergence(runs_ref, traces, palette, x, theory.bound_curves(checks, runs, traces))
+    checks = theory.theory_checks(train_runs, traces)
+    conv = figures.convergence(train_ref, traces, palette, x, theory.bound_curves(checks, train_runs, traces))
     prof = figures.performance_profiles(hits, palette) + figures.data_profiles(hits, dims, palette)
     ecdf = figures.ecdfs(hits, common.runs, palette, measure)
-    traj, skipped = figures.trajectories(runs, sel.trajectory, palette)
+    traj, skipped = figures.trajectories(train_runs, sel.trajectory, palette)
     heat = figures.final_gap_heatmap(runs_ref)
-    tps = figures.time_per_step(runs, palette)
-    tuned = runs_ref["suite"].fillna("").astype(str).str.startswith(TUNED_PREFIX)
-    sweep = figures.lr_sweep(runs_ref[~tuned], palette)  # a tuned lr varies by problem: not a sweep
+    tps = figures.time_per_step(train_runs, palette)
+    tuned = train_ref["suite"].fillna("").astype(str).str.startswith(TUNED_PREFIX)
+    sweep = figures.lr_sweep(train_ref[~tuned], palette)  # a tuned lr varies by problem: not a sweep
     tuning_section = _tuning_section(sel.tuning, palette)
-    spec = figures.spectrum(runs, palette)
-    ev = figures.eval_metrics(runs, sel.evals, palette)
+    spec = figures.spectrum(train_runs, palette)
+    ev = figures.eval_metrics(train_runs, sel.evals, palette)
 
     problems, optimizers = runs["problem_id"].nunique(), runs["optimizer_id"].nunique()
     seeds = sorted(runs["seed"].unique())
@@ -505,7 +552,7 @@ def build_report(results, *, x: str = "steps", experiment: str | None = None, su
             f"problem{'s' if problems != 1 else ''}, seeds {_seeds(seeds)}."
             + (f" Experiment: {experiment}." if experiment else "") + (f" Results file: {path}." if path else ""),
             "Generated " + time.strftime("%Y-%m-%d %H:%M:%S") + " by optbench."]
-    sections = [_ranking_section(rk, runs_ref, common), _status_section(metrics.with_reference(sel.runs)),
+    sections = [_ranking_section(rk, runs_ref, common, rk_train), _status_section(metrics.with_reference(sel.runs)),
                 _results_section(summary, ttt)]
     score_section = _score_section(hits)
     if score_section is not None:
@@ -521,15 +568,15 @@ def build_report(results, *, x: str = "steps", experiment: str | None = None, su
         sections.append(tuning_section)
     if sweep:
         sections.append(Section("lr", "Learning-rate sweeps", sweep))
-    spectrum_section = _spectrum_section(runs, spec)
+    spectrum_section = _spectrum_section(train_runs, spec)
     if spectrum_section is not None:
         sections.append(spectrum_section)
     if ev:
         sections.append(Section("evaluations", "Training problems", ev))
-    theory_part = theory_section(runs, traces, checks, palette)
+    theory_part = theory_section(train_runs, traces, checks, palette)
     if theory_part is not None:
         sections.append(theory_part)
-    missing = sorted(p for p in runs["problem_id"].unique() if not np.isfinite(dims.get(p, np.nan)))
+    missing = sorted(p for p in train_runs["problem_id"].unique() if not np.isfinite(dims.get(p, np.nan)))
     sections.append(_notes_section(missing, x))
 
     tables = {"runs": tidy_runs(runs_ref), "summary": summary, "ranks": rk.per_problem, "ranks_overall": rk.overall,

@@ -162,7 +162,7 @@ def _chunks(items: list, size: int) -> list[list]:
 
 
 def _ylabel(reference: str) -> str:
-    return "f − f* (log)" if reference == "f_star" else "f − f_best (log)"
+    return "f − f* (log)" if reference == "f_star" else "f − best observed (log)"
 
 
 # ---------------------------------------------------------------------------------------
@@ -482,7 +482,7 @@ def final_gap_heatmap(runs_ref: pd.DataFrame) -> list[Figure]:
     with matplotlib.rc_context(RC):
         ax = fig.subplots()
         ax.grid(False)
-        sns.heatmap(pd.DataFrame(logs, index=[_label(p, 30, 1) for p in med.index],
+        sns.heatmap(pd.DataFrame(logs, index=[_label(p, 30, 1) + _reference_note(runs_ref, p) for p in med.index],
                                  columns=[_label(o, 16) for o in med.columns]),
                     ax=ax, annot=False, cmap=cmap, vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1,
                     linewidths=0.5, linecolor="white", cbar_kws={"label": "log10 median final gap"})
@@ -502,8 +502,18 @@ def final_gap_heatmap(runs_ref: pd.DataFrame) -> list[Figure]:
     return [Figure("final-gap-heatmap", "Final gap by problem and optimizer",
                    "Median over seeds of the final f − f_ref (colour: log10, clipped at 1e-16; grey: inf, at "
                    "least half the runs diverged or failed; blank: not run). 'N bad' counts runs that diverged, "
-                   "failed or timed out.",
+                   "failed or timed out. Under a problem's name: what its gap measures where f* is not known -- "
+                   "'vs best observed' (f minus the best value any run reached on that problem and seed), or "
+                   "'test loss vs best observed' (training problems are judged on held-out data).",
                    fig)]
+
+
+def _reference_note(runs_ref: pd.DataFrame, problem: str) -> str:
+    """A second line under a problem's name in the heatmap: what its gap measures, unless f*."""
+    rows = runs_ref[runs_ref["problem_id"] == problem]
+    if "verdict" in rows.columns and (rows["verdict"] == metrics.TEST_METRIC).any():
+        return "\ntest loss vs best observed"
+    return "" if (rows["reference"] == "f_star").all() else "\nvs best observed"
 
 
 def time_per_step(runs: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
