@@ -121,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizers", action="append", default=[],
                    help="optimizers by name, tag:TAG or glob; their declared search spaces are searched")
     p.add_argument("--budget", type=int, metavar="N", help="trials per optimizer per problem")
+    p.add_argument("--budgets", type=_budget_list, metavar="B1,B2,...",
+                   help="report the protocol at several budgets from one sequence of trials: budget b = the best of "
+                        "the first b trials (1 = the registered defaults); the largest is the number of trials")
+    p.add_argument("--studies", type=int, metavar="S", help="independent studies, each on its own tuning seed; the "
+                   "median study's choice is evaluated (default 1)")
     p.add_argument("--method", choices=["sobol", "random", "grid"],
                    help="search design (default sobol: the defaults, then quasi-random points; see optbench.tuning.search)")
     p.add_argument("--metric", choices=["final-loss", "test-loss", "time-to-target"],
@@ -433,6 +438,11 @@ def _apply_tuned(jobs, path: str, suite: str):
     return tuned_jobs + untouched, tuned_jobs
 
 
+def _budget_list(text: str) -> list[int]:
+    """``"1,8,24"`` -> ``[1, 8, 24]`` (argparse turns the ValueError into a usage error)."""
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
 def cmd_tune(args) -> int:
     import re
     import time
@@ -450,11 +460,12 @@ def cmd_tune(args) -> int:
     prestart_workers(choose_backend(args.backend, args.jobs, time_limit, args.scheduler))
     _set_threads(args.threads)
     from .store import Results, Store
-    from .tune import format_comparison, format_entries, run_protocol
+    from .tune import format_budgets, format_comparison, format_entries, run_protocol
     from .tuning.frames import tuned_vs_default_frame
     from .tuning.settings import settings_for
 
-    settings = settings_for(suite, budget=args.budget, method=args.method, metric=args.metric, seed=args.tuning_seed)
+    settings = settings_for(suite, budget=args.budget, method=args.method, metric=args.metric, seed=args.tuning_seed,
+                            budgets=args.budgets, studies=args.studies)
     safe_name = re.sub(r"[^\w.-]", "_", suite.name)
     output = Path(args.output or f"tuned-{safe_name}.toml")
     _check_writable_dir(output.parent, "-o/--output")
@@ -471,6 +482,8 @@ def cmd_tune(args) -> int:
                            scheduler=args.scheduler, progress=not args.quiet, threads=args.threads)
     if outcome.entries:
         print(format_entries(outcome.entries))
+        if len(outcome.by_budget) > 1 or settings.studies > 1:
+            print(format_budgets(outcome.by_budget))
         print(f"tuned hyperparameters: {output}", file=sys.stderr)
     if outcome.interrupted:
         return 130

@@ -25,6 +25,8 @@ flags. Lists are grids; the run matrix is their product, each cell seeded::
 
     [tune]                          # optional: `optbench tune` (see optbench.tune)
     budget = 8                      # trials per optimizer per problem
+    budgets = [1, 4, 8]             # optional: also report the best of the first 1 and 4 trials
+    studies = 1                     # optional: independent studies, each on its own tuning seed
     method = "sobol"                # sobol (default) | random | grid
     metric = "final-loss"           # final-loss | test-loss | time-to-target
 

@@ -95,7 +95,7 @@ from .errors import ConfigError
 from .suite import Job, Suite
 from .tuning.search import edge_text, format_value, grid_note, trial_configs
 from .tuning.frames import status_counts
-from .tuning.selection import TunedEntry, choose
+from .tuning.selection import TunedEntry, choose, median_study
 from .tuning.settings import (TRIAL_PREFIX, TUNED_PREFIX, TUNING_SEED_BASE, TuneSettings, canonical,
                               check_evaluation_seeds)
 
@@ -117,7 +117,7 @@ def _cell(job: Job) -> tuple[str, str, str]:
 
 @dataclass
 class Cell:
-    """One problem x optimizer of a tuning: its trial jobs, in trial order."""
+    """One problem x optimizer of one study of a tuning: its trial jobs, in trial order."""
 
     problem: str
     params: dict
@@ -125,11 +125,12 @@ class Cell:
     metric: str
     configs: list[dict]
     jobs: list[Job]
+    study: int = 0
 
 
 def trial_cells(suite: Suite, settings: TuneSettings) -> list[Cell]:
-    """The trials of ``suite``: for every problem x optimizer, one job per configuration,
-    on the tuning seed, labelled ``tune:<suite>``. Bad input fails here, before anything runs."""
+    """The trials of ``suite``: for every study, problem and optimizer, one job per configuration
+    on the study's tuning seed, labelled ``tune:<suite>``. Bad input fails here, before anything runs."""
     from .optimizer import validate_hyperparameters
     from .registry import get_optimizer
 
@@ -139,21 +140,21 @@ def trial_cells(suite: Suite, settings: TuneSettings) -> list[Cell]:
         raise ConfigError(f"tuning searches each optimizer's declared search space; {', '.join(map(repr, fixed))} "
                           "set hyperparameters by hand: select the optimizers by name only")
     label = TRIAL_PREFIX + suite.name
-    base = replace(suite, seeds=[settings.run_seed], name=label).jobs()
     cells: dict[tuple, Cell] = {}
-    for job in base:
-        cell = _cell(job)
-        if cell in cells:
-            raise ConfigError(f"{suite.source}: problem {job.problem!r} with parameters {job.problem_params} is "
-                              "selected twice (with different budgets or dtypes); tuning chooses one configuration "
-                              "per problem, so select it once")
-        spec = get_optimizer(job.optimizer)
-        configs = trial_configs(spec.search_space, spec.hyperparameters, settings.budget, settings.method,
-                                settings.run_seed, spec.name)
-        jobs = [_with_hyperparameters(job, validate_hyperparameters(spec, c), label) for c in configs]
-        assert all(j.seed >= TUNING_SEED_BASE for j in jobs)
-        cells[cell] = Cell(job.problem, job.problem_params, job.optimizer, settings.metric_for(job.problem),
-                           configs, jobs)
+    for study, seed in enumerate(settings.run_seeds):
+        for job in replace(suite, seeds=[seed], name=label).jobs():
+            cell = (*_cell(job), study)
+            if cell in cells:
+                raise ConfigError(f"{suite.source}: problem {job.problem!r} with parameters {job.problem_params} "
+                                  "is selected twice (with different budgets or dtypes); tuning chooses one "
+                                  "configuration per problem, so select it once")
+            spec = get_optimizer(job.optimizer)
+            configs = trial_configs(spec.search_space, spec.hyperparameters, settings.budget, settings.method,
+                                    seed, spec.name)
+            jobs = [_with_hyperparameters(job, validate_hyperparameters(spec, c), label) for c in configs]
+            assert all(j.seed >= TUNING_SEED_BASE for j in jobs)
+            cells[cell] = Cell(job.problem, job.problem_params, job.optimizer, settings.metric_for(job.problem),
+                               configs, jobs, study)
     for c in cells.values():
         _check_metric(c)
     return list(cells.values())
@@ -234,8 +235,23 @@ def _comments(entry: TunedEntry) -> list[str]:
     return lines
 
 
-def write_tuned(path: str | Path, entries: list[TunedEntry], settings: TuneSettings, suite: str) -> Path:
-    """Write the chosen hyperparameters (format in the module docstring)."""
+def _other_choices(entry: TunedEntry, by_budget: dict[int, list[TunedEntry]], settings: TuneSettings) -> list[str]:
+    """Comment lines: the choice of every budget and study for ``entry``'s problem x optimizer."""
+    if len(by_budget) <= 1 and settings.studies <= 1:
+        return []
+    lines = [f"# this entry: study {entry.study} (the median of {settings.studies}) at budget {settings.budget}"]
+    for budget, choices in sorted(by_budget.items()):
+        for c in sorted(choices, key=lambda c: c.study):
+            if (c.problem, c.params, c.optimizer) == (entry.problem, entry.params, entry.optimizer):
+                lines.append(f"# budget {budget}, study {c.study} (seed {settings.run_seeds[c.study]}): "
+                             f"{_chosen(c) or '(defaults)'}; value {c.value:.4g}")
+    return lines
+
+
+def write_tuned(path: str | Path, entries: list[TunedEntry], settings: TuneSettings, suite: str,
+                by_budget: dict[int, list[TunedEntry]] | None = None) -> Path:
+    """Write the chosen hyperparameters (format in the module docstring); with several budgets or
+    studies (``by_budget``: budget -> every study's choices), each entry lists them as comments."""
     from . import __version__
 
     lines = [
@@ -250,7 +266,10 @@ def write_tuned(path: str | Path, entries: list[TunedEntry], settings: TuneSetti
         f"metric = {_toml_value(settings.metric, 'metric')}",
         *([f"metrics = {_inline_table(settings.metrics, 'metrics')}"] if settings.metrics else []),
         f"budget = {settings.budget}",
-        f"seed = {settings.seed}  # the trials ran on seed {settings.run_seed}",
+        *([f"budgets = {_toml_value(list(settings.budgets), 'budgets')}"] if settings.budgets else []),
+        *([f"studies = {settings.studies}  # the median study's choice is listed"] if settings.studies > 1 else []),
+        f"seed = {settings.seed}  # the trials ran on seed{'s' if settings.studies > 1 else ''} "
+        + ", ".join(map(str, settings.run_seeds)),
     ]
     for e in entries:
         where = f"{e.problem} x {e.optimizer}"
@@ -262,6 +281,7 @@ def write_tuned(path: str | Path, entries: list[TunedEntry], settings: TuneSetti
             f"optimizer = {_toml_value(e.optimizer, where)}",
             f"hyperparameters = {_inline_table(e.hyperparameters, where + ' hyperparameters')}",
             *_comments(e),
+            *_other_choices(e, by_budget or {}, settings),
             f"metric = {_toml_value(e.metric, where)}",
             f"value = {_toml_value(e.value, where)}",
             f"trials = {e.trials}",
@@ -394,6 +414,7 @@ class Outcome:
     default_keys: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
+    by_budget: dict[int, list[TunedEntry]] = field(default_factory=dict)  # budget -> every study's choices
 
 
 def run_protocol(suite: Suite, settings: TuneSettings, store, *, output: str | Path | None = None,
@@ -421,18 +442,24 @@ def run_protocol(suite: Suite, settings: TuneSettings, store, *, output: str | P
             notes.append(f"{name}: its search space has only {n} configurations -- {n} trials per problem")
     trials = [j for c in cells for j in c.jobs]
     metrics = sorted({c.metric for c in cells})
-    log(f"tuning {suite.name}: {len(cells)} problem x optimizer pairs, {settings.method} search, budget "
-        f"{settings.budget} trials each ({len(trials)} runs on tuning seed {settings.run_seed}), "
-        f"metric{'s' if len(metrics) > 1 else ''} {', '.join(metrics)}")
+    studies = (f"{settings.studies} studies on tuning seeds {settings.run_seeds}" if settings.studies > 1
+               else f"tuning seed {settings.run_seed}")
+    budgets = (f"; budgets {', '.join(map(str, settings.budgets))} are the first b trials of each sequence"
+               if len(settings.budgets) > 1 else "")
+    log(f"tuning {suite.name}: {len(cells) // settings.studies} problem x optimizer pairs, {settings.method} search, "
+        f"budget {settings.budget} trials each ({len(trials)} runs on {studies}), "
+        f"metric{'s' if len(metrics) > 1 else ''} {', '.join(metrics)}{budgets}")
     for note in notes:
         log("  " + note)
     summary = execute(trials, store, log=log, **execution)
     outcome = Outcome([], [j.key for j in trials], notes=notes, interrupted=summary.interrupted)
     if summary.interrupted:
         return outcome
-    outcome.entries = choose(cells, Results(store))
+    results = Results(store)
+    outcome.by_budget = {b: choose(cells, results, first=b) for b in settings.reported_budgets}
+    outcome.entries = median_study(outcome.by_budget[settings.budget])
     if output is not None:
-        write_tuned(output, outcome.entries, settings, suite.name)
+        write_tuned(output, outcome.entries, settings, suite.name, outcome.by_budget)
     if not evaluate:
         return outcome
     tuned = Tuned(outcome.entries, "the tuning")
@@ -447,6 +474,26 @@ def run_protocol(suite: Suite, settings: TuneSettings, store, *, output: str | P
     outcome.default_keys = [j.key for j in default_jobs]
     outcome.interrupted = summary.interrupted
     return outcome
+
+
+def format_budgets(by_budget: dict[int, list[TunedEntry]]) -> str:
+    """Tuned performance against the budget: per problem x optimizer and budget ``b`` (the best
+    of the first ``b`` trials, on the tuning seeds), every study's value, the median over studies
+    and the median study's choice."""
+    import pandas as pd
+
+    rows = []
+    for budget, entries in sorted(by_budget.items()):
+        for e in median_study(entries):
+            studies = sorted((x for x in entries if (x.problem, x.params, x.optimizer) ==
+                              (e.problem, e.params, e.optimizer)), key=lambda x: x.study)
+            rows.append({"problem": _label(e.problem, _nondefault_params(e.problem, e.params)),
+                         "optimizer": e.optimizer, "budget": budget, "median_value": f"{e.value:.4g}",
+                         "per_study": " / ".join(f"{x.value:.3g}" for x in studies),
+                         "median_study_chose": _chosen(e) or "(defaults)"})
+    table = pd.DataFrame(rows).sort_values(["problem", "optimizer", "budget"], kind="stable")
+    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.max_colwidth", 70):
+        return table.to_string(index=False)
 
 
 def format_entries(entries: list[TunedEntry]) -> str:

@@ -15,7 +15,7 @@ from optbench.tuning.frames import sensitivity_frame, tuned_vs_default_frame
 from optbench.tuning.search import edges, format_value, grid_note, grid_shape, trial_configs
 from optbench.tuning.selection import TunedEntry
 from optbench.tuning.settings import TUNING_SEED_BASE, TuneSettings, settings_for
-from optbench.tuning.statistics import expected_best, expected_best_curve
+from optbench.tuning.statistics import budget_frame, expected_best, expected_best_curve
 
 
 def suite(problems: str, optimizers=("gd",), *, seeds=2, budget="max_steps = 20", tune="budget = 4"):
@@ -228,6 +228,32 @@ def test_budget_is_exact_and_trials_never_use_evaluation_seeds(tmp_path, method)
     distinct = trials.groupby(["problem", "optimizer"])["hyperparameters"].agg(lambda h: len({str(x) for x in h}))
     assert (distinct == 4).all()
     assert len(outcome.entries) == 6 and all(e.trials == 4 for e in outcome.entries)
+
+
+def test_budgets_read_one_sequence_of_trials_and_studies_take_the_median(tmp_path):
+    """--budgets 1,2,4 --studies 2: 4 trials per study; budget b = the best of the first b
+    (budget 1: the defaults), what the report recovers from the store; the median study is evaluated."""
+    s = suite(QUADRATIC, ("gd",), budget="max_steps = 10", tune="budgets = [1, 2, 4]\nstudies = 2")
+    settings = settings_for(s)
+    assert (settings.budget, settings.budgets, settings.run_seeds) == (4, (1, 2, 4), [TUNING_SEED_BASE,
+                                                                                     TUNING_SEED_BASE + 1])
+    store = Store(tmp_path / "r.sqlite")
+    outcome = run_protocol(s, settings, store, progress=False, log=quiet, evaluate=False)
+    assert len(outcome.trial_keys) == 2 * 4
+    assert all(e.hyperparameters == {"lr": 0.01} for e in outcome.by_budget[1])  # one-shot: the defaults
+    trials = sensitivity_frame(Results(store)).assign(metric_name="final_gap")
+    trials["metric"] = trials["final_gap"]
+    curves = budget_frame(trials).set_index(["seed", "budget"])["best"]
+    for b, entries in outcome.by_budget.items():
+        assert sorted(e.study for e in entries) == [0, 1]
+        for e in entries:
+            assert e.trials == b and e.value == pytest.approx(curves[(TUNING_SEED_BASE + e.study, b)], rel=1e-12)
+    (chosen,) = outcome.entries
+    values = sorted(e.value for e in outcome.by_budget[4])
+    assert chosen.value == values[0]  # the lower median of two studies
+    with pytest.raises(ConfigError, match="grids are not nested"):
+        settings_for(s, method="grid")
+    assert settings_for(s, budgets=[1, 8]).budget == 8 and settings_for(s, budget=3).budgets == ()
 
 
 def test_tuning_is_deterministic_per_seed(tmp_path):

@@ -33,7 +33,7 @@ from ..errors import ConfigError
 from ..export import tidy_runs
 from ..labels import configuration_labels
 from ..tuning.frames import group_keys, is_trial, status_counts
-from ..tuning.settings import TRIAL_PREFIX, TUNED_PREFIX
+from ..tuning.settings import TUNED_PREFIX
 from .content import Bullets, Paragraph, Report, Section, Table, fmt_value
 from .rates import theory_section
 
@@ -396,7 +396,7 @@ def _tuning_section(tuning: SimpleNamespace, palette: dict[str, str]) -> Section
 def _trial_blocks(trials: pd.DataFrame, palette: dict[str, str]) -> list:
     """The trials per problem x optimizer, their final metric against each hyperparameter, and
     the expected best after k trials. A trial that diverged or failed has an infinite metric."""
-    from ..tuning.statistics import expected_best_frame
+    from ..tuning.statistics import budget_frame, expected_best_frame
     from . import figures
 
     with_test = trials.groupby("problem_id")["test_loss"].transform(lambda s: bool(s.notna().all()))
@@ -428,6 +428,7 @@ def _trial_blocks(trials: pd.DataFrame, palette: dict[str, str]) -> list:
                          "(or timed out) trials are counted apart."),
         *figures.sensitivity(trials, palette, _log_dimensions(trials["optimizer"].unique())),
         *figures.expected_best(expected_best_frame(trials), palette),
+        *figures.budget_curves(budget_frame(trials), palette),
     ]
     unsearched = sorted(set(trials["optimizer"][trials["hyperparameters"].map(len) == 0]))
     if unsearched:

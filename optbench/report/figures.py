@@ -881,6 +881,48 @@ def expected_best(curves: pd.DataFrame, palette: dict[str, str]) -> list[Figure]
     return out
 
 
+def budget_curves(curves: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
+    """Tuned performance against the tuning budget: the best metric of the first ``b`` trials
+    against ``b``, one panel per problem, one line per optimizer (the median over studies, each
+    study a thin line). ``curves`` is :func:`optbench.tuning.statistics.budget_frame`."""
+    data = curves[np.isfinite(curves["best"].astype(float))]
+    if data.empty:
+        return []
+    problems = sorted(data["problem_id"].unique())
+    optimizers = sorted(data["optimizer"].unique())
+    entries = ([Line2D([0], [0], color=_tuning_color(palette, n), lw=2.2) for n in optimizers],
+               [_label(n, 34) for n in optimizers])
+    out = []
+    chunks = _chunks(problems, MAX_PANELS)
+    for part, chunk in enumerate(chunks, 1):
+        fig, axes, anchor = _grid(len(chunk), min(3, len(chunk)), entries[1])
+        for ax, problem in zip(axes, chunk):
+            sub = data[data["problem_id"] == problem]
+            log_y = bool((sub["best"] > 0).all())
+            for optimizer, g in sub.groupby("optimizer", sort=True):
+                color = _tuning_color(palette, optimizer)
+                for _, study in g.groupby("seed"):
+                    ax.plot(study["budget"], study["best"], "-", color=color, lw=0.6, alpha=0.45)
+                median = g.groupby("budget")["best"].median()
+                ax.plot(median.index, median.to_numpy(), "-", color=color, lw=1.8)
+            ax.set_xscale("log", base=2)
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+            if log_y:
+                ax.set_yscale("log")
+                _log_ticks(ax, "y")
+            ax.set_title(_label(problem, 40))
+            ax.set_xlabel("tuning budget b (trials, log)")
+            label = "test loss" if sub["metric_name"].iloc[0] == "test_loss" else "final f − f_ref"
+            ax.set_ylabel(f"best {label} of b" + (" (log)" if log_y else ""))
+        _legend(fig, entries, anchor)
+        suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
+        out.append(Figure(f"budget-{part}", f"Tuned performance against the tuning budget{suffix}",
+                          "The best result of the first b trials of each tuning sequence (b = 1: the registered "
+                          "defaults, one-shot; Schmidt, Schneider & Hennig 2021), on the tuning seeds: thick lines "
+                          "the median over independent studies, thin lines each study.", fig))
+    return out
+
+
 def tuned_vs_default(table: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
     """Median final gap with the defaults (x) against the tuned hyperparameters (y), one
     point per problem x optimizer; points below the diagonal gained from tuning. ``table``

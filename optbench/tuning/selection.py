@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ConfigError
 from .search import edges
-from .settings import BAD_STATUSES, METRICS
+from .settings import BAD_STATUSES, METRICS, canonical
 
 def last_eval(evals, metric: str = "test_loss"):
     """``key -> value`` of ``metric`` at each run's last evaluation point (a pandas Series)."""
@@ -69,12 +69,14 @@ class TunedEntry:
     edges: dict = field(default_factory=dict)  # hyperparameter -> "low" | "high" (tuning.search.edges)
     diverged: int = 0  # trials that diverged
     failed: int = 0  # trials that failed or timed out
+    study: int = 0  # which independent study (its own tuning seed) chose it
 
 
-def choose(cells, results) -> list[TunedEntry]:
+def choose(cells, results, first: int | None = None) -> list[TunedEntry]:
     """The best trial of every cell (an :class:`optbench.tune.Cell`) by its metric (ties: the earlier
     trial), with the hyperparameters on an edge of the optimizer's search space flagged and the
-    diverged and the failed trials counted apart.
+    diverged and the failed trials counted apart. With ``first = b``, the best of the first ``b``
+    trials of each cell: the choice of a budget-``b`` tuning from the same sequence of trials.
 
     ``test-loss`` raises a :class:`ConfigError` when a trial that ran without fault recorded
     no test loss (a training problem without a test set).
@@ -84,7 +86,7 @@ def choose(cells, results) -> list[TunedEntry]:
     runs = results.runs.set_index("key", drop=False)
     out = []
     for cell in cells:
-        keys = [j.key for j in cell.jobs]
+        keys = [j.key for j in cell.jobs][:first]
         missing = [k for k in keys if k not in runs.index]
         if missing:
             raise RuntimeError(f"{len(missing)} trial(s) of {cell.problem} x {cell.optimizer} are not in the store")
@@ -101,6 +103,21 @@ def choose(cells, results) -> list[TunedEntry]:
         out.append(TunedEntry(cell.problem, cell.params, cell.optimizer, cell.configs[best], cell.metric,
                               float(s["value"][best]), len(keys), str(status[best]),
                               edges(cell.configs[best], get_optimizer(cell.optimizer).search_space),
-                              int((status == "diverged").sum()), int(status.isin(("failed", "timeout")).sum())))
+                              int((status == "diverged").sum()), int(status.isin(("failed", "timeout")).sum()),
+                              getattr(cell, "study", 0)))
+    return out
+
+
+def median_study(entries: list[TunedEntry]) -> list[TunedEntry]:
+    """One entry per problem x optimizer from the entries of several studies: the study whose
+    chosen value is the median (the lower one of an even count; ties: the earlier study), as
+    AlgoPerf takes the median over its studies."""
+    groups: dict[tuple, list[TunedEntry]] = {}
+    for e in entries:
+        groups.setdefault((e.problem, canonical(e.params), e.optimizer), []).append(e)
+    out = []
+    for studies in groups.values():
+        ranked = sorted(studies, key=lambda e: (e.value, e.study))
+        out.append(ranked[(len(ranked) - 1) // 2])
     return out
 

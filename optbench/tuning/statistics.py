@@ -56,3 +56,53 @@ def expected_best_frame(trials):
             rows.append({"suite": suite, "problem_id": problem, "optimizer": optimizer, "k": k,
                          "expected_best": best, "metric_name": g["metric_name"].iloc[0]})
     return pd.DataFrame(rows, columns=["suite", "problem_id", "optimizer", "k", "expected_best", "metric_name"])
+
+
+def trial_order(trials):
+    """The position of each tuning trial in its sequence (a pandas Series of ints, ``-1`` where
+    unknown), recovered from the stored trials: the trials of one problem x optimizer on one
+    tuning seed are the first ``n`` configurations of a nested design (:mod:`.search`), so the
+    design that reproduces their configurations exactly (sobol, else random) gives their order.
+    Grids, and optimizers not registered now, stay unordered. ``trials`` is
+    :func:`optbench.tuning.frames.sensitivity_frame`."""
+    import pandas as pd
+
+    from ..errors import UnknownNameError
+    from ..registry import get_optimizer
+    from .search import trial_configs
+    from .settings import canonical
+
+    order = pd.Series(-1, index=trials.index, dtype=int)
+    keys = ["suite", "problem_id", "optimizer", "seed"]
+    for (_, _, optimizer, seed), g in trials.groupby(keys, sort=False):
+        try:
+            spec = get_optimizer(optimizer)
+        except UnknownNameError:
+            continue
+        stored = [canonical(h) for h in g["hyperparameters"]]
+        for method in ("sobol", "random"):
+            configs = trial_configs(spec.search_space, spec.hyperparameters, len(g), method, int(seed), spec.name)
+            position = {canonical(spec.resolve(c)): i for i, c in enumerate(configs)}
+            if set(stored) == set(position):
+                order[g.index] = [position[s] for s in stored]
+                break
+    return order
+
+
+def budget_frame(trials):
+    """Tuned performance against the budget, from the trials: one row per ``(suite, problem_id,
+    optimizer, seed, budget)`` with ``best``, the best metric of the first ``budget`` trials of
+    the tuning seed's sequence (budget 1: the registered defaults). ``trials`` as for
+    :func:`expected_best_frame`; trials whose order is unknown (:func:`trial_order`) are left out."""
+    import numpy as np
+    import pandas as pd
+
+    trials = trials.assign(order=trial_order(trials))
+    trials = trials[trials["order"] >= 0]
+    rows = []
+    for (suite, problem, optimizer, seed), g in trials.groupby(["suite", "problem_id", "optimizer", "seed"]):
+        values = g.sort_values("order")["metric"].to_numpy(float)
+        best = np.minimum.accumulate(np.where(np.isfinite(values), values, np.inf))
+        rows += [{"suite": suite, "problem_id": problem, "optimizer": optimizer, "seed": seed, "budget": b,
+                  "best": v, "metric_name": g["metric_name"].iloc[0]} for b, v in enumerate(best, start=1)]
+    return pd.DataFrame(rows, columns=["suite", "problem_id", "optimizer", "seed", "budget", "best", "metric_name"])
