@@ -294,5 +294,6 @@ def test_theory_suite_expands_to_theory_settings():
         spec = optbench.get_optimizer(job.optimizer)
         problem = optbench.get_problem(job.problem, **job.problem_params)
         if job.optimizer in ("gd", "momentum", "nesterov"):
-            assert all(isinstance(v, float) for v in job.hyperparameters.values())
+            setting = spec.theory.settings(problem.constants())
+            assert all(isinstance(job.hyperparameters[k], float) for k in setting)
             assert job.hyperparameters == {**spec.hyperparameters, **spec.theory.settings(problem.constants())}
