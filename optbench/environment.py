@@ -24,9 +24,30 @@ def _static_environment() -> dict[str, str | None]:
         "scipy": scipy.__version__,
         "optbench": optbench.__version__,
         "git_commit": git_commit(),
-        "torch_threads": str(torch.get_num_threads()),
         "cuda": torch.version.cuda,
+        "cpu": cpu_model(),
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux, ``sysctl`` on macOS), else what
+    :func:`platform.processor` says: part of the machine fingerprint timings are compared by."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                 timeout=5)
+            if out.returncode == 0 and out.stdout.strip():
+                return out.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return platform.processor() or platform.machine() or "unknown"
 
 
 def git_commit() -> str | None:
@@ -66,4 +87,7 @@ def device_name(device) -> str:
 
 def environment(device) -> dict[str, str | None]:
     """Environment metadata recorded with every run."""
-    return {**_static_environment(), "device_name": device_name(device), "argv": " ".join(sys.argv[:1])}
+    import torch
+
+    return {**_static_environment(), "torch_threads": str(torch.get_num_threads()), "device_name": device_name(device),
+            "argv": " ".join(sys.argv[:1])}
