@@ -14,6 +14,10 @@ What is timed, and what is not
                     included; L-BFGS through the same path for comparison.
 ``TimeQuickSuite``  the built-in ``quick`` suite end to end through the Python API
                     (``load_suite("quick").jobs()`` + ``execute`` into a fresh store, no report).
+``TimeCampaign``    the 4-optimizer MGH campaign of ``benchmarks/campaign.py`` (gd, adam,
+                    lbfgs, newton on every MGH problem from random starts, 300 steps, target
+                    1e-8, no spectrum) through the Python API, with 1 and with 8 seeds: the
+                    cost of more seeds where the executor batches them.
 ``*CUDA``           the same on a GPU, skipped where CUDA is absent; the timed call
                     synchronises the device before it returns.
 ``PeakMemRun``      peak resident memory of a run on a wider MLP (L-BFGS keeps a history).
@@ -172,6 +176,39 @@ class TimeQuickSuite(_Timing):
             store.close()
         if summary.done != len(self.jobs) or summary.statuses.get("failed") or summary.statuses.get("timeout"):
             raise RuntimeError(f"quick suite: {summary.done} of {len(self.jobs)} runs, statuses {summary.statuses}")
+
+
+class TimeCampaign(_Timing):
+    """Seconds for ``tag:mgh[start=random]`` x gd, adam, lbfgs, newton (serial, a fresh store)."""
+
+    params = [1, 8]
+    param_names = ["seeds"]
+    repeat = (1, 3, 60.0)
+    rounds = 1
+    timeout = 1800
+
+    def setup(self, seeds):
+        from optbench.suite import Suite, parse_selections
+
+        self.jobs = Suite("campaign", parse_selections(["tag:mgh[start=random]"]),
+                          parse_selections(["gd", "adam", "lbfgs", "newton"]), seeds=list(range(seeds)),
+                          budget={"max_steps": 300, "target_gap": 1e-8}, device="cpu", spectrum=False).jobs()
+        self.tmp = tempfile.mkdtemp(prefix="optbench-asv-")
+
+    def teardown(self, seeds):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def time_campaign(self, seeds):
+        from optbench.execute import execute
+        from optbench.store import Store
+
+        store = Store(os.path.join(self.tmp, "campaign.sqlite"))
+        try:
+            summary = execute(self.jobs, store, progress=False, log=lambda message: None)
+        finally:
+            store.close()
+        if summary.done != len(self.jobs) or summary.statuses.get("timeout"):
+            raise RuntimeError(f"campaign: {summary.done} of {len(self.jobs)} runs, statuses {summary.statuses}")
 
 
 class PeakMemRun:

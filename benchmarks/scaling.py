@@ -3,9 +3,10 @@
 ``startup``  ``optbench --help``, repeated; target: median <= 0.5 s. Also lists which heavy
              libraries (torch, numpy, scipy, pandas, matplotlib, seaborn) building the
              parser imports: none should be.
-``jobs``     a CPU-bound suite that the executor cannot batch (gradient descent with an
-             Armijo line search on 10-D Rosenbrock, 32 random starts, 400 steps: about 2 min
-             of work on the project's 2-core machine) run serially
+``jobs``     a CPU-bound suite run one seed at a time (``--no-batch``: gradient descent with
+             an Armijo line search on 10-D Rosenbrock, 32 random starts, 400 steps: about 2
+             min of work on the project's 2-core machine; batched, its seeds would be one
+             run) run serially
              and with ``--jobs 2``, each into a fresh temporary database, interleaved;
              target: median speedup >= 1.7. Both use the CLI's default of one torch
              thread per process (``--threads 1``), so two workers fill two cores without
@@ -34,7 +35,7 @@ from pathlib import Path
 
 HEAVY = ("torch", "numpy", "scipy", "pandas", "matplotlib", "seaborn")
 JOBS_SUITE = ["--problems", "rosenbrock[dim=10,start=random]", "--optimizers", "gd-armijo", "--seeds", "32",
-              "--max-steps", "400"]
+              "--max-steps", "400", "--no-batch"]
 
 
 def optbench_command() -> list[str]:
