@@ -137,7 +137,7 @@ def run_batched(jobs: list[Job]) -> list[RunRecord]:
         raise ValueError(f"run_batched: {jobs[0].label} cannot be batched (see optbench.batched.batchable)")
     try:
         return _run_batch(jobs)
-    except Exception:  # a fault, or randomness in the optimizer: each seed gets its own run
+    except (Exception, SystemExit):  # a fault, or randomness in the optimizer: each seed gets its own run
         return [_run_alone(job) for job in jobs]
 
 
@@ -215,6 +215,7 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
     n_rows = x0.shape[0]
     x = x0.clone().requires_grad_(True)
     opt = spec.factory([x], **hp, **({"horizon": budget.horizon} if spec.schedulable else {}))
+    layout = runner.param_layout([x])
     record_x = problem.dim <= TRAJECTORY_MAX_DIM
     rules = [_Rules(budget, problem.f_star) for _ in range(n_rows)]
     stops: list[_Stop | None] = [None] * n_rows
@@ -253,6 +254,7 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
     def flush(first_row: int) -> None:
         """Write the gathered rows into the buffers and apply each active seed's rules."""
         nonlocal blowup, fun_buf, x_buf, written
+        runner.check_layout(spec.name, layout, [x], step)  # a change: each seed runs alone and reports it
         chunk = torch.stack(funs)
         if chunk.shape[1:] != (n_rows,):
             raise ValueError(f"{problem.name}.f returned shape {tuple(chunk.shape[1:])} for {n_rows} points; "

@@ -370,7 +370,10 @@ def _set_threads(n: int) -> None:
 
     if n < 1:
         raise ConfigError(f"--threads {n} must be >= 1")
-    import torch
+    from .execute import sigint_deferred
+
+    with sigint_deferred():  # the first import of torch: Ctrl-C takes effect once it is done
+        import torch
 
     torch.set_num_threads(n)
 

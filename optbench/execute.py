@@ -45,8 +45,9 @@ Why not joblib/loky or ``concurrent.futures``: neither can kill one task, and
 ``ProcessPoolExecutor`` marks the whole pool broken when one worker dies. A worker here is a
 ``multiprocessing.Process`` with its own pipe: the client waits on every pipe and every
 process sentinel at once, with a timeout at the next deadline, so a result, a death and a
-deadline are each noticed at once. Workers ignore SIGINT (the client handles Ctrl-C and
-stops them) and exit by themselves when the client disappears.
+deadline are each noticed at once. Workers never see SIGINT (the client handles Ctrl-C and
+stops them; the server that forks them starts with SIGINT blocked) and exit by themselves,
+silently, when the client disappears.
 """
 from __future__ import annotations
 
@@ -127,10 +128,11 @@ def _f_star(job: Job) -> float | None:
 
 
 def _safe_run(job: Job):
-    """:func:`run_job`, with anything that escapes the runner recorded as ``failed``."""
+    """:func:`run_job`, with anything that escapes the runner recorded as ``failed`` (an error
+    raised before the run starts, ``SystemExit`` from a plugin); ``KeyboardInterrupt`` passes."""
     try:
         return run_job(job)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         return fault_record(job, "failed", f"{type(exc).__name__}: {exc}", traceback=tb_module.format_exc())
 
 
@@ -143,7 +145,7 @@ def _safe_run_group(group: list[Job]) -> list:
 
     try:
         return run_batched(group)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         return [fault_record(job, "failed", f"{type(exc).__name__}: {exc}", traceback=tb_module.format_exc())
                 for job in group]
 
@@ -182,14 +184,10 @@ def _warm_up() -> None:
 
 def _serial(jobs: list[Job], plugins, n_jobs, time_limit, batch: bool = True) -> Iterator:
     """Jobs in this process; the seeds of one analytic job run as rows of one batched tensor
-    (:mod:`optbench.batched`), each record as if run alone."""
-    from .batched import run_batched
-
+    (:mod:`optbench.batched`), each record as if run alone. A fault is contained as in a
+    worker process (:func:`_safe_run_group`)."""
     for group in _groups(jobs, batch):
-        if len(group) > 1:
-            yield from run_batched(group)
-        else:
-            yield run_job(group[0])
+        yield from _safe_run_group(group)
 
 
 def _wait(deadline: float) -> float:
@@ -220,12 +218,26 @@ def prestart_workers(backend: str) -> None:
     """Start the worker server of the ``processes`` backend now, before this process imports
     torch, so that the server's import of torch (seconds) runs on another core while this
     process imports its own; a no-op for other backends and where there is no forkserver."""
-    if backend != "processes":
-        return
-    import multiprocessing.forkserver
+    if backend == "processes":
+        _start_worker_server(_mp_context())
 
-    if _mp_context().get_start_method() == "forkserver":
-        multiprocessing.forkserver.ensure_running()
+
+def _start_worker_server(ctx) -> None:
+    """Start the forkserver (if ``ctx`` uses one) with SIGINT blocked. The signal mask is
+    inherited through fork and exec, so Ctrl-C never reaches the server -- which imports
+    torch for seconds before it protects itself, and would print a KeyboardInterrupt
+    traceback -- nor the workers forked from it; this process receives it (held during the
+    start, delivered after) and stops them."""
+    from multiprocessing import forkserver, resource_tracker
+
+    if ctx.get_start_method() != "forkserver":
+        return
+    resource_tracker.ensure_running()  # it unblocks SIGINT once it has started: start it first
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _exit_when_orphaned(parent: int) -> None:
@@ -239,10 +251,19 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def _worker_main(conn, plugins: tuple[str, ...], threads: int | None, cwd: str) -> None:
-    """A worker process: load the plugins, then run groups of jobs received on ``conn`` until ``None``."""
+    """A worker process: load the plugins, then run groups of jobs received on ``conn`` until
+    ``None``; when the client has gone (its end of the pipe closed: killed), end silently."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the client's business
     _exit_when_orphaned(os.getppid())
     os.chdir(cwd)
+    try:
+        _serve(conn, plugins, threads)
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return
+
+
+def _serve(conn, plugins: tuple[str, ...], threads: int | None) -> None:
+    """The body of :func:`_worker_main`: get ready, say so, run each group of jobs received."""
     try:
         import torch
 
@@ -258,10 +279,7 @@ def _worker_main(conn, plugins: tuple[str, ...], threads: int | None, cwd: str) 
         return
     conn.send(("ready", None))
     while True:
-        try:
-            group = conn.recv()
-        except EOFError:
-            return
+        group = conn.recv()
         if group is None:
             return
         conn.send(("records", _safe_run_group(group)))
@@ -321,6 +339,7 @@ def _processes(jobs: list[Job], plugins, n_jobs: int, time_limit: float | None, 
     from multiprocessing.connection import wait
 
     ctx = _mp_context()
+    _start_worker_server(ctx)
     plugins = tuple(str(Path(p).resolve()) for p in plugins)
     threads = threads if threads is not None else max(1, (os.cpu_count() or 1) // n_jobs)
     queue = deque(_groups(jobs, batch and time_limit is None, n_jobs))
@@ -535,8 +554,10 @@ def _dask_result(future, job: Job, started: float | None):
 
 # ---------------------------------------------------------------------------------------
 @contextlib.contextmanager
-def _sigint_deferred():
-    """Hold a Ctrl-C that arrives while a finished run is being stored until it is stored."""
+def sigint_deferred():
+    """Hold a Ctrl-C that arrives during the block until it ends, then raise it: storing a
+    finished run, importing torch (a KeyboardInterrupt raised inside one of its C++ callbacks
+    aborts the process)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -642,7 +663,7 @@ def execute(
                mininterval=0.5)
     try:
         for record in records:
-            with _sigint_deferred():
+            with sigint_deferred():
                 store.add(record)
                 summary.done += 1
             summary.statuses[record.status] = summary.statuses.get(record.status, 0) + 1

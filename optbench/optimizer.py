@@ -288,12 +288,17 @@ def validate_hyperparameters(spec: OptimizerSpec, hyperparameters: dict | None =
     kwargs = dict(resolved)
     if spec.needs_objective:
         kwargs["objective"] = FlatObjective(lambda x: x.square().sum(), [dummy])
+    given = ", ".join(f"{k}={v!r}" for k, v in (hyperparameters or {}).items()) or "the defaults"
     try:
         spec.factory([dummy], **kwargs)
     except (ValueError, TypeError) as exc:
-        given = ", ".join(f"{k}={v!r}" for k, v in (hyperparameters or {}).items()) or "the defaults"
         accepted = ", ".join(f"{k}={v!r}" for k, v in spec.hyperparameters.items()) or "none"
         raise ConfigError(
             f"optimizer {spec.name!r} rejects {given}: {exc}; accepted hyperparameters (with defaults): {accepted}"
         ) from exc
+    except (Exception, SystemExit) as exc:  # plugin code failing in its own way (sys.exit included)
+        from .errors import PluginError
+
+        raise PluginError(f"optimizer {spec.name!r} fails to construct with {given}: {type(exc).__name__}: {exc}; "
+                          "fix its factory (optbench check-optimizer shows what else breaks)") from exc
     return resolved

@@ -283,7 +283,7 @@ def load_plugin(path: str | Path) -> str:
     sys.modules[module_name] = module
     try:
         spec.loader.exec_module(module)
-    except PluginError:
+    except (PluginError, KeyboardInterrupt):
         del sys.modules[module_name]
         raise
     except BaseException as exc:

@@ -205,6 +205,28 @@ def initial_rows(budget: Budget) -> int:
     return min(budget.max_steps + 1, TRACE_ROWS) if budget.max_steps else TRACE_ROWS
 
 
+def param_layout(params) -> list[tuple]:
+    """The dtype, device and shape of each parameter: what an optimizer's step must keep."""
+    return [(p.dtype, p.device, tuple(p.shape)) for p in params]
+
+
+def check_layout(optimizer: str, layout: list[tuple], params, step: int) -> None:
+    """A ``RuntimeError`` naming the change if ``params`` no longer have ``layout``
+    (:func:`param_layout` at the start): an optimizer that turns float64 parameters into
+    float16, moves them or reshapes them has not run the problem that was asked for."""
+    now = param_layout(params)
+    if now == layout:
+        return
+    i, (before, after) = next((i, pair) for i, pair in enumerate(zip(layout, now)) if pair[0] != pair[1])
+
+    def words(dtype, device, shape):
+        return f"{str(dtype).replace('torch.', '')} on {device}, shape {shape}"
+
+    raise RuntimeError(f"optimizer {optimizer!r} changed parameter {i} from {words(*before)} to {words(*after)} "
+                       f"(found after step {step}); a step must update the parameters in place, keeping their "
+                       "dtype, device and shape")
+
+
 def _peak_memory(device: torch.device) -> int | None:
     if device.type == "cuda":
         return int(torch.cuda.max_memory_allocated(device))
@@ -307,9 +329,11 @@ def run(
     With ``spectrum=True`` the Hessian spectrum at the final iterate is stored too
     (:func:`_final_spectrum`; not timed and not counted in ``nfev``/``nhev``).
 
-    Faults inside the run (an exception, NaN) are recorded in the status, never raised;
-    only bad input (an unknown name or hyperparameter, an unavailable device) raises an
-    :class:`~optbench.errors.OptbenchError` before anything runs.
+    Faults inside the run (an exception, ``SystemExit`` from plugin code, NaN, parameters whose
+    dtype, device or shape the optimizer changed) are recorded in the status, never raised
+    (``KeyboardInterrupt`` is: Ctrl-C stops the suite); only bad input (an unknown name or
+    hyperparameter, an unavailable device) raises an :class:`~optbench.errors.OptbenchError`
+    before anything runs.
 
     >>> import optbench
     >>> rec = optbench.run("rosenbrock", "lbfgs", budget=optbench.Budget(max_steps=100, target_gap=1e-10))
@@ -354,7 +378,7 @@ def run(
                         record.grad_norm0, start_note = _gradient_norm(instance, "start")
                 loop = _run_driver if spec.driver else _run_torch
                 loop(record, instance, spec, hp, budget, dev)
-    except Exception as exc:  # a fault in the problem or optimizer is a result, not a crash
+    except (Exception, SystemExit) as exc:  # a fault in the problem or optimizer (sys.exit included) is a result
         record.status = "failed"
         record.message = f"{type(exc).__name__}: {exc}"
         record.traceback = tb_module.format_exc()
@@ -441,6 +465,7 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
         kwargs["horizon"] = budget.horizon
     opt = spec.factory(inst.params, **kwargs)
     params = inst.params
+    layout = param_layout(params)  # checked at every chunk (check_layout), and when a step raises
     record_x = inst.dim <= TRAJECTORY_MAX_DIM
     rec = _Recorder(initial_rows(budget), dev, params[0].dtype, inst.dim, record_x)
     # per-step values of a stochastic problem are minibatch / noisy losses: the target is
@@ -505,7 +530,9 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
         return loss
 
     def flush(first_row: int, end_row: int) -> None:
-        """Write rows ``first_row .. end_row - 1`` into the buffers; test the stopping rules."""
+        """Check the parameters' layout; write rows ``first_row .. end_row - 1`` into the
+        buffers; test the stopping rules."""
+        check_layout(spec.name, layout, params, end_row - 1)
         rec.grow(end_row + 1)
         chunk = torch.stack(funs)
         rec.fun[first_row:end_row].copy_(chunk)
@@ -598,6 +625,9 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
         flush(checked, step + 1)
     except _Stop as stop:
         status, message, stop_row = stop.status, stop.message, stop.row
+    except Exception:  # a changed layout explains the error it caused (a dtype mismatch in the objective)
+        check_layout(spec.name, layout, params, step)
+        raise
     last = step if stop_row is None else stop_row
     rec.nfev = np.asarray(nfevs, dtype=np.int64)
     rec.seconds = np.asarray(stamps, dtype=np.float64) - t0
