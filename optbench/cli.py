@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=DEFAULT_DB, help=f"results database for `list experiments` (default {DEFAULT_DB})")
     p.add_argument("--tag", action="append", default=[], help="only entries with this tag (repeatable: all must match)")
     p.add_argument("--json", action="store_true", help="print a JSON list of objects (name, tags, ...)")
+    avail = p.add_mutually_exclusive_group()
+    avail.add_argument("--available", action="store_true",
+                       help="optimizers: every one usable now, each of an installed library's collection by name")
+    avail.add_argument("--installable", action="store_true",
+                       help="optimizers: those of optional libraries that are not installed, and how to install them")
     _add_plugin(p)
 
     p = sub.add_parser("info", help="show a problem's formula, f* and start, or an optimizer's rule and hyperparameters")
@@ -190,11 +195,35 @@ def cmd_list(args) -> int:
         return 0
     from .registry import OPTIMIZERS, PROBLEMS
 
+    if (args.available or args.installable) and args.what != "optimizers":
+        from .errors import ConfigError
+
+        raise ConfigError(f"--available and --installable list optimizers, not {args.what}: "
+                          "optbench list optimizers --installable")
+    if args.installable:
+        from .zoo import EXTRAS
+
+        rows = [{"name": ", ".join(e.provides), "requirement": e.requirement, "install": 'pip install "optbench[zoo]"',
+                 "tags": []} for e in EXTRAS if not e.installed]
+        if not rows and not args.json:
+            print("every optional optimizer library is installed (optbench list optimizers --available)")
+            return 0
+        _print_rows(rows, args.json, ["name", "requirement", "install"])
+        return 0
     reg = PROBLEMS if args.what == "problems" else OPTIMIZERS
     for tag in args.tag:
         reg.with_tag(tag)  # an unknown tag is an error with suggestions
     rows = []
-    for spec in reg.specs():
+    specs = reg.specs()
+    if args.what == "optimizers":
+        if args.available:  # a namespace's whole collection, resolved
+            specs += [s for prefix in reg.namespaces() for s in reg.namespace_specs(prefix) if s not in specs]
+        elif not args.tag:
+            for prefix in reg.namespaces():
+                rows.append({"name": f"{prefix}:<name>", "family": prefix, "tags": [],
+                             "summary": f"any optimizer of {prefix} by name (optbench list optimizers --available)",
+                             "hyperparameters": {}})
+    for spec in specs:
         if not all(t in spec.tags for t in args.tag):
             continue
         row = {"name": spec.name, "tags": list(spec.tags), "summary": spec.summary}
@@ -273,7 +302,8 @@ def cmd_info(args) -> int:
         print()
         print(spec.doc)
         return 0
-    if args.name in OPTIMIZERS.names():
+    namespaced = args.name.partition(":")[0] in OPTIMIZERS.namespaces()  # pytorch-optimizer:<name>
+    if args.name in OPTIMIZERS.names() or namespaced:
         spec = OPTIMIZERS.get(args.name)
         print(f"optimizer {spec.name}  ({spec.origin})")
         print(f"family: {spec.family or '-'}   tags: {', '.join(spec.tags)}")
@@ -397,6 +427,10 @@ def cmd_run(args) -> int:
     _load_plugins(args.plugin)
     _check_size(suite, args.yes)
     jobs = suite.jobs()
+    missing = suite.missing_optional()
+    if missing:
+        print(f"note: suite {suite.name}: skipping {', '.join(missing)} (not installed; pip install "
+              '"optbench[zoo]", or see optbench list optimizers --installable)', file=sys.stderr)
     tuned_jobs = []
     if args.tuned:
         jobs, tuned_jobs = _apply_tuned(jobs, args.tuned, suite.name)

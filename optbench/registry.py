@@ -67,6 +67,7 @@ class Registry(Generic[T]):
         self.kind = kind
         self.group = group
         self._specs: dict[str, T] = {}
+        self._namespaces: dict[str, tuple[Callable[[str], T], Callable[[], list[str]]]] = {}
         self._entry_points_loaded = False
         self._loading = False
 
@@ -107,12 +108,35 @@ class Registry(Generic[T]):
             )
         self._specs[name] = spec
 
+    def add_namespace(self, prefix: str, resolve: Callable[[str], T], names: Callable[[], list[str]]) -> None:
+        """Names ``PREFIX:NAME`` resolved on first lookup by ``resolve(NAME)``: a bridge to
+        another library's own registry (``pytorch-optimizer:adan``). ``resolve`` returns the
+        spec, named ``PREFIX:NAME``, or raises :class:`UnknownNameError`; ``names()`` lists
+        the ``NAME`` s it has (for ``optbench list``)."""
+        if prefix in self._namespaces and not _same_definition(self._namespaces[prefix][0], resolve):
+            raise PluginError(f"{self.kind} namespace {prefix!r} is registered twice")
+        self._namespaces[prefix] = (resolve, names)
+
+    def namespaces(self) -> list[str]:
+        self.load_entry_points()
+        return sorted(self._namespaces)
+
+    def namespace_specs(self, prefix: str) -> list[T]:
+        """Every spec of a namespace, resolved (imports the library behind it)."""
+        self.load_entry_points()
+        resolve, names = self._namespaces[prefix]
+        return [self.get(f"{prefix}:{name}") for name in names()]
+
     # -- lookup ------------------------------------------------------------
     def get(self, name: str) -> T:
         self.load_entry_points()
         try:
             return self._specs[name]
         except KeyError:
+            prefix, _, rest = name.partition(":")
+            if rest and prefix in self._namespaces:
+                self._specs[name] = self._namespaces[prefix][0](rest)
+                return self._specs[name]
             raise UnknownNameError(did_you_mean(self.kind, name, list(self._specs))) from None
 
     def names(self) -> list[str]:
@@ -221,43 +245,56 @@ def register_optimizer(
 
     def decorate(factory):
         reg_name = name or factory.__name__.replace("_", "-")
-        hps = factory_defaults(factory, driver=driver)
-        made = factory
-        if schedulable:  # the hyperparameter `schedule`, and the run's horizon from the runner
-            from .schedules import with_schedule
-
-            made, hps = with_schedule(factory), {**hps, "schedule": "constant"}
-        space = dict(search_space or {})
-        unknown = set(space) - set(hps)
-        if unknown:
-            raise TypeError(f"search space of {reg_name!r} names unknown hyperparameters {sorted(unknown)}")
-        all_tags = list(tags)
-        if driver and "driver" not in all_tags:
-            all_tags.append("driver")
-        spec = OptimizerSpec(
-            name=reg_name,
-            factory=made,
-            hyperparameters=hps,
-            search_space=space,
-            tags=tuple(dict.fromkeys(all_tags)),
-            elementwise=elementwise,
-            needs_objective=needs_objective,
-            reuses_evaluations=reuses_evaluations,
-            driver=driver,
-            train_eval=train_eval,
-            param_ndim=param_ndim,
-            fallback=fallback,
-            closure=closure,
-            batched=batched,
-            family=family,
-            origin=_origin_of(factory),
-            theory=theory,
-            schedulable=schedulable,
-        )
+        spec = optimizer_spec(reg_name, factory, tags=tags, search_space=search_space, elementwise=elementwise,
+                              needs_objective=needs_objective, reuses_evaluations=reuses_evaluations, driver=driver,
+                              train_eval=train_eval, param_ndim=param_ndim, fallback=fallback, closure=closure,
+                              batched=batched, family=family, theory=theory, schedulable=schedulable)
         OPTIMIZERS.add(reg_name, spec)
         return factory
 
     return decorate
+
+
+def optimizer_spec(name: str, factory: Callable, *, tags=(), search_space=None, elementwise=False,
+                   needs_objective=False, reuses_evaluations=False, driver=False, train_eval=False,
+                   param_ndim=None, fallback="", closure=True, batched=None, family="", theory=None,
+                   schedulable=False) -> OptimizerSpec:
+    """The :class:`OptimizerSpec` that :func:`register_optimizer` registers: hyperparameters from
+    the factory's keyword defaults (plus ``schedule`` for a schedulable one), the search space
+    checked against them."""
+    hps = factory_defaults(factory, driver=driver)
+    made = factory
+    if schedulable:  # the hyperparameter `schedule`, and the run's horizon from the runner
+        from .schedules import with_schedule
+
+        made, hps = with_schedule(factory), {**hps, "schedule": "constant"}
+    space = dict(search_space or {})
+    unknown = set(space) - set(hps)
+    if unknown:
+        raise TypeError(f"search space of {name!r} names unknown hyperparameters {sorted(unknown)}")
+    all_tags = list(tags)
+    if driver and "driver" not in all_tags:
+        all_tags.append("driver")
+    return OptimizerSpec(
+        name=name,
+        factory=made,
+        hyperparameters=hps,
+        search_space=space,
+        tags=tuple(dict.fromkeys(all_tags)),
+        elementwise=elementwise,
+        needs_objective=needs_objective,
+        reuses_evaluations=reuses_evaluations,
+        driver=driver,
+        train_eval=train_eval,
+        param_ndim=param_ndim,
+        fallback=fallback,
+        closure=closure,
+        batched=batched,
+        family=family,
+        origin=_origin_of(factory),
+        theory=theory,
+        schedulable=schedulable,
+    )
 
 
 def load_plugin(path: str | Path) -> str:

@@ -23,6 +23,10 @@ flags. Lists are grids; the run matrix is their product, each cell seeded::
     name = "adam"
     hyperparameters = { lr = [1e-3, 1e-2] }
 
+    [[optimizers]]
+    name = "sf-adamw"
+    optional = true                 # from an optional library: skipped when it is not installed
+
     [tune]                          # optional: `optbench tune` (see optbench.tune)
     budget = 8                      # trials per optimizer per problem
     budgets = [1, 4, 8]             # optional: also report the best of the first 1 and 4 trials
@@ -54,7 +58,7 @@ from .errors import ConfigError, UnknownNameError, did_you_mean
 SUITE_KEYS = {"name", "description", "seeds", "device", "dtype", "budget", "problems", "optimizers", "time_limit",
               "tune", "spectrum"}
 PROBLEM_KEYS = {"name", "select", "params", "budget", "dtype"}
-OPTIMIZER_KEYS = {"name", "select", "hyperparameters"}
+OPTIMIZER_KEYS = {"name", "select", "hyperparameters", "optional"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Selection:
     grid: dict[str, list] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
     dtype: str | None = None
+    optional: bool = False  # an optimizer from an optional library: skipped when not registered
 
 
 @dataclass(frozen=True)
@@ -110,11 +115,31 @@ class Suite:
         from .registry import OPTIMIZERS, PROBLEMS
 
         problems = sum(len(PROBLEMS.match(sel.pattern)) * _grid_size(sel.grid) for sel in self.problems)
-        optimizers = sum(len(OPTIMIZERS.match(sel.pattern)) * _grid_size(sel.grid) for sel in self.optimizers)
+        optimizers = sum(len(OPTIMIZERS.match(sel.pattern)) * _grid_size(sel.grid) for sel in self.present_optimizers())
         return problems, optimizers, len(self.seeds)
 
+    def missing_optional(self) -> list[str]:
+        """The ``optional = true`` optimizer entries that are not registered (their library is
+        not installed): :meth:`jobs` skips them."""
+        from .errors import UnknownNameError
+        from .registry import OPTIMIZERS
+
+        missing = []
+        for sel in self.optimizers:
+            if sel.optional:
+                try:
+                    OPTIMIZERS.match(sel.pattern)
+                except UnknownNameError:
+                    missing.append(sel.pattern)
+        return missing
+
+    def present_optimizers(self) -> list[Selection]:
+        missing = set(self.missing_optional())
+        return [sel for sel in self.optimizers if sel.pattern not in missing]
+
     def jobs(self) -> list[Job]:
-        """Expand the grids into jobs, validating every name and (hyper)parameter first."""
+        """Expand the grids into jobs, validating every name and (hyper)parameter first.
+        Optional optimizers that are not installed are skipped (:meth:`missing_optional`)."""
         from .device import resolve_device
         from .problem import resolve_dtype
         from .optimizer import validate_hyperparameters
@@ -138,7 +163,7 @@ class Suite:
                     dtype = resolve_dtype(sel.dtype or self.dtype) or spec.factory.default_dtype
                     problem_cells.append((name, {**spec.params, **params}, budget, dtype, problem))
         optimizer_cells = []
-        for sel in self.optimizers:
+        for sel in self.present_optimizers():
             for name in OPTIMIZERS.match(sel.pattern):
                 spec = get_optimizer(name)
                 for hp in _grid(sel.grid):
@@ -401,7 +426,7 @@ def _selection(entry: dict, allowed: set[str], grid_key: str, source: str, what:
     where = f"[[{what}]] {pattern!r}: "
     grid = _typed(entry, grid_key, dict, {}, source, where)
     return Selection(pattern, dict(grid), dict(_typed(entry, "budget", dict, {}, source, where)),
-                     _typed(entry, "dtype", str, None, source, where))
+                     _typed(entry, "dtype", str, None, source, where), _typed(entry, "optional", bool, False, source, where))
 
 
 def _tune(value, source: str) -> dict[str, Any]:
