@@ -110,7 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizers", action="append", default=[], help='optimizers, e.g. "adam[lr=[1e-3,1e-2]],lbfgs"')
     p.add_argument("--seeds", type=int, help="number of seeds 0..N-1")
     _add_budget_and_device(p)
-    p.add_argument("--rerun", action="store_true", help="recompute runs already in the database")
+    again = p.add_mutually_exclusive_group()
+    again.add_argument("--rerun", action="store_true", help="recompute runs already in the database")
+    again.add_argument("--retry-failed", action="store_true",
+                       help="recompute only the stored runs that failed or timed out (diverged ones are results "
+                            "and are kept)")
     p.add_argument("--no-batch", action="store_true",
                    help="run every seed on its own (by default the seeds of one analytic job run as rows "
                         "of one tensor, each row its own iteration and record)")
@@ -445,7 +449,8 @@ def cmd_run(args) -> int:
     print(run_header(suite.name, jobs, store.path), file=sys.stderr)
     summary = execute(jobs, store, backend=args.backend, n_jobs=args.jobs, plugins=args.plugin,
                       time_limit=time_limit, scheduler=args.scheduler, batch=not args.no_batch,
-                      rerun=args.rerun, progress=not args.quiet, threads=args.threads)
+                      rerun=args.rerun, retry_failed=args.retry_failed, progress=not args.quiet,
+                      threads=args.threads)
     keys = {j.key for j in jobs}
     results = Results(store)
     print(_summary_text(results, keys, args.verbose))

@@ -102,6 +102,19 @@ def run_job(job: Job):
     return record
 
 
+def check_environment(jobs: list[Job]) -> None:
+    """:meth:`~optbench.problem.Problem.check_available` of every distinct problem of ``jobs``:
+    an environment error (a missing data set) raises here, before any run."""
+    from .registry import get_problem
+
+    seen = set()
+    for job in jobs:
+        ident = (job.problem, repr(sorted(job.problem_params.items())))
+        if ident not in seen:
+            seen.add(ident)
+            get_problem(job.problem, **job.problem_params).check_available()
+
+
 def fault_record(job: Job, status: str, message: str, *, seconds: float = 0.0, traceback: str | None = None):
     """A record for a run that ended outside the runner (a time limit, a dead worker)."""
     import torch
@@ -611,6 +624,7 @@ def execute(
     n_jobs: int = 1,
     plugins: Iterable[str] = (),
     rerun: bool = False,
+    retry_failed: bool = False,
     progress: bool = True,
     time_limit: float | None = None,
     scheduler: str | None = None,
@@ -631,23 +645,34 @@ def execute(
     run finished before it is in the store. Every job, computed or found in the store, is
     recorded as a run of the experiment its suite label names
     (:func:`optbench.store.experiment_of`), before anything runs.
+
+    Jobs already stored are skipped, except with ``rerun`` (all recomputed) or
+    ``retry_failed`` (those stored as ``failed`` or ``timeout`` recomputed; ``diverged`` and
+    every other outcome kept). Before anything runs or is stored, every problem to run is
+    checked for what it needs from the environment (:meth:`optbench.problem.Problem.check_available`:
+    a missing data set raises its :class:`~optbench.errors.OptbenchError`, which says how to fix it).
     """
     from .store import experiment_of
 
     backend = choose_backend(backend, n_jobs, time_limit, scheduler)
+    stored = store.statuses()
+    retried = {key for key, status in stored.items() if status in FAULT_STATUSES} if retry_failed else set()
+    to_run = [j for j in jobs if rerun or j.key not in stored or j.key in retried]
+    check_environment(to_run)
     by_experiment: dict[str, list[str]] = {}
     for j in jobs:
         by_experiment.setdefault(experiment_of(j.suite), []).append(j.key)
     for name, keys in by_experiment.items():
         store.add_to_experiment(name, keys)
-    if rerun:
-        store.delete(j.key for j in jobs)
-    stored = store.keys()
-    pending = [j for j in jobs if j.key not in stored]
+    again = [j.key for j in to_run if j.key in stored]
+    if again:
+        store.delete(again)
+    pending = to_run
     summary = ExecutionSummary(total=len(jobs), skipped=len(jobs) - len(pending))
     if summary.skipped:
-        log(f"{summary.skipped} of {len(jobs)} runs already in {store.path}; computing the {len(pending)} missing "
-            "(--rerun recomputes them)")
+        log(f"{summary.skipped} of {len(jobs)} runs already in {store.path}; computing the {len(pending)} "
+            f"{'missing or failed' if retry_failed else 'missing'} (--rerun recomputes them all"
+            f"{'' if retry_failed else ', --retry-failed those that failed or timed out'})")
     if not pending:
         return summary
     from tqdm import tqdm

@@ -42,6 +42,7 @@ def run_suite(
     time_limit: float | None = None,
     plugins: Iterable[str] = (),
     rerun: bool = False,
+    retry_failed: bool = False,
     progress: bool = False,
 ):
     """Run a suite or a selection into the results database ``db`` and return its results.
@@ -63,7 +64,7 @@ def run_suite(
         The experiment the runs are filed under (``--name``); default: the suite's name, or,
         for a selection or a changed suite, a name derived from it
         (:func:`optbench.suite.experiment_name`).
-    device, dtype, spectrum, jobs, backend, time_limit, plugins, rerun
+    device, dtype, spectrum, jobs, backend, time_limit, plugins, rerun, retry_failed
         As the options of ``optbench run`` (``spectrum=False`` is ``--no-spectrum``).
     progress : bool
         Show a progress bar (default off).
@@ -99,7 +100,8 @@ def run_suite(
     job_list = chosen.jobs()
     store = Store(db)
     summary = execute(job_list, store, backend=backend, n_jobs=jobs, plugins=list(plugins), rerun=rerun,
-                      progress=progress, time_limit=time_limit if time_limit is not None else chosen.time_limit)
+                      retry_failed=retry_failed, progress=progress,
+                      time_limit=time_limit if time_limit is not None else chosen.time_limit)
     if summary.interrupted:  # every finished run is stored; the same call again computes the rest
         raise KeyboardInterrupt
     return Results(store).subset({j.key for j in job_list})

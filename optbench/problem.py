@@ -39,6 +39,14 @@ class Problem:
     def instantiate(self, *, seed: int, device: torch.device | str, dtype: torch.dtype) -> "Instance":
         raise NotImplementedError
 
+    def check_available(self) -> None:
+        """Raise an :class:`~optbench.errors.OptbenchError` saying how to fix it if something the
+        problem needs from outside optbench is missing (a data set on disk); cheap, loads nothing.
+
+        Called once per problem before a command runs anything (and by :func:`optbench.run`),
+        so that a missing data set stops the command instead of being stored as failed runs.
+        """
+
     def describe(self) -> dict[str, str]:
         """Human-readable facts for ``optbench info`` (formula, reference, f*, ...)."""
         return {"f*": _fmt(self.f_star)}

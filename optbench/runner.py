@@ -331,9 +331,9 @@ def run(
 
     Faults inside the run (an exception, ``SystemExit`` from plugin code, NaN, parameters whose
     dtype, device or shape the optimizer changed) are recorded in the status, never raised
-    (``KeyboardInterrupt`` is: Ctrl-C stops the suite); only bad input (an unknown name or
-    hyperparameter, an unavailable device) raises an :class:`~optbench.errors.OptbenchError`
-    before anything runs.
+    (``KeyboardInterrupt`` is: Ctrl-C stops the suite); only bad input or a broken environment
+    (an unknown name or hyperparameter, an unavailable device, a missing data set) raises an
+    :class:`~optbench.errors.OptbenchError` before anything runs.
 
     >>> import optbench
     >>> rec = optbench.run("rosenbrock", "lbfgs", budget=optbench.Budget(max_steps=100, target_gap=1e-10))
@@ -343,6 +343,7 @@ def run(
     budget = budget or Budget()
     if isinstance(problem, str):
         problem = get_problem(problem, **(problem_params or {}))
+    problem.check_available()  # a missing data set is an error of the environment, not a run's result
     spec = get_optimizer(optimizer) if isinstance(optimizer, str) else optimizer
     hp = spec.resolve(resolve_expressions(spec, hyperparameters, problem))
     dev = resolve_device(device)

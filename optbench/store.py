@@ -369,6 +369,11 @@ class Store:
                 raise
 
     # -- reading -------------------------------------------------------------
+    def statuses(self) -> dict[str, str]:
+        """``key -> status`` of every stored run."""
+        with _sqlite_errors(self.path, "read"):
+            return dict(self.conn.execute("SELECT key, status FROM runs").fetchall())
+
     def keys(self) -> set[str]:
         with _sqlite_errors(self.path, "read"):
             return {r[0] for r in self.conn.execute("SELECT key FROM runs")}

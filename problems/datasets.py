@@ -168,6 +168,25 @@ def _missing_error(name: str, folder: Path, missing: list[str]) -> DatasetError:
         "problem's data_dir to use another folder")
 
 
+def require(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """The files of data set ``name`` (one of :data:`DATASETS`) in the data directory;
+    :class:`DatasetError` naming the missing ones and how to get them. Reads nothing."""
+    if name == "cifar10":
+        folder = default_data_dir(data_dir) / CIFAR10_DIR
+        missing = [f for f in CIFAR10_FILES if not (folder / f).is_file()]
+        if missing:
+            raise _missing_error("cifar10", folder, missing)
+        return [folder / f for f in CIFAR10_FILES]
+    if name not in IDX_FILES:
+        raise ConfigError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
+    folder = default_data_dir(data_dir) / name
+    paths = {f: _find(folder, f) for f in IDX_FILES[name]}
+    missing = [f"{f.removesuffix('.gz')}[.gz]" for f, p in paths.items() if p is None]
+    if missing:
+        raise _missing_error(name, folder, missing)
+    return list(paths.values())
+
+
 def load_idx_dataset(name: str, data_dir: str | os.PathLike | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{"train": (images, labels), "test": (images, labels)}`` of MNIST or Fashion-MNIST.
 
@@ -176,11 +195,7 @@ def load_idx_dataset(name: str, data_dir: str | os.PathLike | None = None) -> di
     """
     if name not in IDX_FILES:
         raise ConfigError(f"unknown IDX data set {name!r}; known: {', '.join(IDX_FILES)}")
-    folder = default_data_dir(data_dir) / name
-    paths = {f: _find(folder, f) for f in IDX_FILES[name]}
-    missing = [f"{f.removesuffix('.gz')}[.gz]" for f, p in paths.items() if p is None]
-    if missing:
-        raise _missing_error(name, folder, missing)
+    paths = dict(zip(IDX_FILES[name], require(name, data_dir)))
     stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths.values())
     return _load_idx_cached(name, stamp)
 
@@ -216,11 +231,7 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
 
 def load_cifar10(data_dir: str | os.PathLike | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """``{"train": ..., "test": ...}`` from ``<data_dir>/cifar-10-batches-bin/`` (cached)."""
-    folder = default_data_dir(data_dir) / CIFAR10_DIR
-    missing = [f for f in CIFAR10_FILES if not (folder / f).is_file()]
-    if missing:
-        raise _missing_error("cifar10", folder, missing)
-    stamp = tuple((str(folder / f), (folder / f).stat().st_mtime_ns, (folder / f).stat().st_size) for f in CIFAR10_FILES)
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in require("cifar10", data_dir))
     return _load_cifar_cached(stamp)
 
 

@@ -909,6 +909,9 @@ class DeepOBSProblem(TrainingProblem):
         if download:
             datasets.download(self.dataset, data_dir)
 
+    def check_available(self) -> None:
+        datasets.require(self.dataset, self.data_dir)
+
     def load(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         if self.dataset == "cifar10":
             return datasets.load_cifar10(self.data_dir)
