@@ -137,6 +137,22 @@ def test_any_other_os_error_is_one_line(capsys, here, monkeypatch):
     assert "cannot access 'plugins/x.py': Permission denied" in err
 
 
+def test_a_huge_time_limit_runs(tmp_path, monkeypatch):
+    """``--time-limit 1e300``: the executor's waits are capped (the system's overflow on it).
+    Workers are forked from this process (torch already imported) to keep the test quick."""
+    import multiprocessing
+
+    from optbench import execute
+    from optbench.suite import Suite, parse_selections
+
+    monkeypatch.setattr(execute, "_mp_context", lambda: multiprocessing.get_context("fork"))
+    jobs = Suite("s", parse_selections(["sphere"]), parse_selections(["gd"]), budget={"max_steps": 3},
+                 device="cpu", spectrum=False).jobs()
+    summary = execute.execute(jobs, optbench.Store(tmp_path / "r.sqlite"), backend="processes", time_limit=1e300,
+                              progress=False, log=lambda msg: None)
+    assert summary.statuses == {"budget": 1}
+
+
 def test_stdout_closed_by_its_reader_stops_quietly(capsys, monkeypatch):
     """``optbench list problems | head -1``: no traceback, no message, exit 141 (SIGPIPE's)."""
     read, write = os.pipe()
@@ -258,6 +274,22 @@ def test_a_store_whose_shm_file_cannot_be_created_is_readable(capsys, here, data
     assert len(optbench.load(here / "ro" / "r.sqlite").runs) == 2
     err = fails(capsys, *RUN, "--problems", "sphere", "--optimizers", "gd", "--db", "ro/r.sqlite")
     assert "cannot write results file 'ro/r.sqlite'" in err and "can still read it" in err
+
+
+def test_a_read_only_store_whose_log_holds_runs_is_refused_with_the_reason(capsys, here, database):
+    """Read as it is on disk, such a file would silently miss the runs still in its ``-wal`` log."""
+    (here / "ro").mkdir()
+    shutil.copy(database, here / "ro" / "r.sqlite")
+    writer = sqlite3.connect(here / "ro" / "r.sqlite")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("UPDATE runs SET message = 'edited'")
+    writer.commit()  # in the -wal log, not yet in the file
+    shutil.copy(here / "ro" / "r.sqlite-wal", here / "r.sqlite-wal")
+    writer.close()  # checkpoints and removes the log: put the copy back, as a crashed writer leaves it
+    shutil.copy(here / "r.sqlite-wal", here / "ro" / "r.sqlite-wal")
+    os.symlink(here / "missing-dir" / "r.sqlite-shm", here / "ro" / "r.sqlite-shm")
+    err = fails(capsys, "export", "--db", "ro/r.sqlite", "-o", "out")
+    assert "its write-ahead log 'ro/r.sqlite-wal' still holds runs" in err and "copy both files" in err
 
 
 def test_a_read_only_directory_is_readable(capsys, here, database):
