@@ -475,6 +475,25 @@ def _comparison_blocks(comparison: pd.DataFrame, palette: dict[str, str]) -> lis
             *figures.tuned_vs_default(table, palette)]
 
 
+def _few_learning_rates(runs_ref: pd.DataFrame) -> list:
+    """The optimizers run with 2 learning rates (too few for the sweep figure), as a table:
+    median final gap over seeds per problem, optimizer and learning rate."""
+    from . import figures
+
+    rows = figures.sweep_groups(runs_ref)
+    rows = rows[rows["n_lr"] < figures.MIN_SWEEP_VALUES] if not rows.empty else rows
+    if rows.empty:
+        return []
+    g = rows.groupby(["problem_id", "line", "lr"])
+    table = pd.DataFrame({"median_final_gap": g["final_gap"].median(), "runs": g.size(),
+                          "diverged_or_failed": g["status"].agg(lambda s: int(s.isin(BAD_STATUSES).sum()))})
+    table = table.reset_index().rename(columns={"line": "optimizer", "lr": "learning_rate"})
+    return [Table.from_frame(
+        "Final gap per learning rate (optimizers run with two learning rates)", table,
+        f"A curve needs at least {figures.MIN_SWEEP_VALUES} learning rates; these optimizers had two. "
+        "median_final_gap: over seeds, f − f_ref at the final iterate.")]
+
+
 def _notes_section(dims_missing: list[str], x: str) -> Section:
     items = [
         "Reference f_ref: f* where the problem knows it, else the best value any run reached on the same "
@@ -539,6 +558,7 @@ def build_report(results, *, x: str = "steps", experiment: str | None = None, su
     tps = figures.time_per_step(train_runs, palette)
     tuned = train_ref["suite"].fillna("").astype(str).str.startswith(TUNED_PREFIX)
     sweep = figures.lr_sweep(train_ref[~tuned], palette)  # a tuned lr varies by problem: not a sweep
+    sweep += _few_learning_rates(train_ref[~tuned])
     tuning_section = _tuning_section(sel.tuning, palette)
     spec = figures.spectrum(train_runs, palette)
     ev = figures.eval_metrics(train_runs, sel.evals, palette)
@@ -633,8 +653,10 @@ def write_report(results, out_dir, *, x: str = "steps", experiment: str | None =
 def report_figures(results, *, x: str = "steps", experiment: str | None = None, suite: str | None = None) -> dict:
     """The report's figures as matplotlib figures, by id (``convergence-1``, ``performance-profile``,
     ``ecdf``, ...), for a notebook: ``display(fig)`` or ``fig.savefig(...)`` each one."""
+    from .figures import readable_ticks
+
     report, _ = build_report(results, x=x, experiment=experiment or suite)
-    return {fig.id: fig.figure for fig in report.figures()}
+    return {fig.id: readable_ticks(fig.figure) for fig in report.figures()}
 
 
 def write_reports(results, out_dir, *, x: str = "steps") -> dict[str, Path]:

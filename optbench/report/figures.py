@@ -25,7 +25,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
+from matplotlib.ticker import (AutoLocator, FixedFormatter, FixedLocator, FuncFormatter, LogLocator, MaxNLocator,
+                               NullLocator)
 
 from .. import metrics
 from .content import Figure
@@ -74,7 +75,8 @@ def _figure(width: float, height: float) -> MplFigure:
 
 
 def png_bytes(fig: MplFigure) -> bytes:
-    """``fig`` rendered as PNG at the report's resolution and style."""
+    """``fig`` rendered as PNG at the report's resolution and style (:func:`readable_ticks` first)."""
+    readable_ticks(fig)
     buf = io.BytesIO()
     with matplotlib.rc_context(RC):
         fig.savefig(buf, format="png", dpi=DPI)
@@ -130,31 +132,85 @@ def _legend(fig: MplFigure, entries: tuple[list, list[str]], anchor=None, title:
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
+MIN_TICKS = 4  # labelled ticks on every numeric axis of every panel
+MIN_LOG_FACTOR = 5.0  # a log axis spans at least this factor (mantissas 1..9 then give >= 4 ticks)
+
+
 def _power_of_ten(value: float, _pos=None) -> str:
-    """``10⁻³`` in plain Unicode (matplotlib's default log labels go through mathtext,
-    whose parser was a noticeable share of the rendering time)."""
+    """A log-axis label in plain Unicode, short enough for the panel's margin: ``10⁻³``,
+    ``2×10⁻³`` (matplotlib's default log labels go through mathtext, whose parser was a
+    noticeable share of the rendering time, and grow wider than the margin); plain ``%g``
+    between 0.01 and 1000."""
     if value <= 0:
         return ""
-    exponent = math.log10(value)
-    if abs(exponent - round(exponent)) > 1e-9:
-        return f"{value:g}"
-    return "10" + str(int(round(exponent))).translate(_SUPERSCRIPT)
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = value / 10.0**exponent
+    if abs(mantissa - round(mantissa)) < 1e-6:
+        mantissa = round(mantissa)
+    if mantissa == 1:
+        return "10" + str(exponent).translate(_SUPERSCRIPT)
+    if -2 <= exponent <= 2:
+        return f"{value:.3g}"
+    return f"{mantissa:.2g}×10" + str(exponent).translate(_SUPERSCRIPT)
+
+
+def _log_tick_values(lo: float, hi: float) -> list[float]:
+    """At least :data:`MIN_TICKS` ticks in ``[lo, hi]`` (a span of at least :data:`MIN_LOG_FACTOR`):
+    every k-th decade when there are 4 or more decades (at most 7 ticks), else 1-2-5 or 1..9
+    times the decades."""
+    first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    decades = [10.0**k for k in range(first, last + 1) if lo <= 10.0**k * (1 + 1e-12) and 10.0**k <= hi * (1 + 1e-12)]
+    if len(decades) >= MIN_TICKS:
+        return decades[:: math.ceil(len(decades) / 7)]
+    ticks: list[float] = []
+    for mantissas in ((1, 2, 5), range(1, 10)):
+        ticks = [m * 10.0**k for k in range(first, last + 1) for m in mantissas if lo <= m * 10.0**k <= hi]
+        if len(ticks) >= MIN_TICKS:
+            break
+    return ticks
 
 
 def _log_ticks(ax, which: str = "xy") -> None:
-    """Readable, cheap log axes spanning at least a decade: at most ~6 labelled decades, no
-    minor ticks (each tick is several artists: hundreds of them made rendering slow, and
-    matplotlib labels minor ticks over short ranges, where the labels collide). Under a
-    decade matplotlib's defaults are kept, so the axis still has labels."""
+    """Readable, cheap log axes: at least :data:`MIN_TICKS` labelled ticks (decades, else
+    1-2-5 or 1..9 times them), short Unicode labels (:func:`_power_of_ten`), no minor ticks
+    (each tick is several artists: hundreds of them made rendering slow). An axis spanning
+    less than a factor :data:`MIN_LOG_FACTOR` (one value, or values close together) is widened
+    about its geometric centre to that factor, so that its ticks say where the values lie."""
     for name in which:
         axis = ax.xaxis if name == "x" else ax.yaxis
         if axis.get_scale() != "log":
             continue
-        lo, hi = (ax.get_xlim() if name == "x" else ax.get_ylim())
-        if lo > 0 and hi > 0 and abs(math.log10(hi / lo)) >= 1:
-            axis.set_major_locator(LogLocator(base=10, numticks=6))
-            axis.set_major_formatter(FuncFormatter(_power_of_ten))
-            axis.set_minor_locator(NullLocator())
+        lo, hi = ax.get_xlim() if name == "x" else ax.get_ylim()
+        if not (lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi)):
+            continue
+        flipped = lo > hi
+        lo, hi = sorted((lo, hi))
+        if hi / lo < MIN_LOG_FACTOR:
+            centre, half = math.sqrt(lo * hi), math.sqrt(MIN_LOG_FACTOR)
+            lo, hi = centre / half, centre * half
+            limits = (hi, lo) if flipped else (lo, hi)
+            ax.set_xlim(*limits) if name == "x" else ax.set_ylim(*limits)
+        axis.set_major_locator(FixedLocator(_log_tick_values(lo, hi)))
+        axis.set_major_formatter(FuncFormatter(_power_of_ten))
+        axis.set_minor_locator(NullLocator())
+
+
+def readable_ticks(fig: MplFigure) -> MplFigure:
+    """Every numeric axis of ``fig`` with at least :data:`MIN_TICKS` labelled ticks: log axes
+    through :func:`_log_ticks`, linear axes left to matplotlib's default locator asked for
+    at least that many. Axes with ticks placed on purpose (categories, fixed positions) and
+    colour bars are left alone. Returns ``fig``."""
+    for ax in fig.axes:
+        if ax.get_label() == "<colorbar>":
+            continue
+        for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            locator = axis.get_major_locator()
+            if axis.get_scale() == "log" and isinstance(locator, (LogLocator, FixedLocator)) and not isinstance(
+                    axis.get_major_formatter(), FixedFormatter):
+                _log_ticks(ax, name)
+            elif axis.get_scale() == "linear" and type(locator) is AutoLocator:
+                axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10], min_n_ticks=MIN_TICKS))
+    return fig
 
 
 def _chunks(items: list, size: int) -> list[list]:
@@ -242,7 +298,7 @@ def performance_profiles(hits: pd.DataFrame, palette: dict[str, str], measure: s
     for ax, tau in zip(axes, taus):
         prof = metrics.performance_profile(hits, kind="reduction", target=tau, measure=measure)
         finite = prof["tau"][np.isfinite(prof["tau"])]
-        x_end = max(float(finite.max()) * 1.3 if len(finite) else 2.0, 2.0)
+        x_end = max(float(finite.max()) * 1.3 if len(finite) else 8.0, 8.0)  # 1, 2, 4, 8: at least 4 ticks
         for opt, g in prof.groupby("optimizer_id", sort=True):
             _step_plot(ax, g["tau"].to_numpy(float), g["rho"].to_numpy(float), palette[opt], x_end)
         ax.set_xscale("log", base=2)
@@ -541,15 +597,19 @@ def time_per_step(runs: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
                    fig)]
 
 
-def _sweep_groups(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs of optimizers run with several learning rates, with ``lr`` and a ``line`` label
-    (the name plus any other hyperparameter that varies)."""
+MIN_SWEEP_VALUES = 3  # learning rates an optimizer needs for a curve; with 2 the report shows a table
+
+
+def sweep_groups(runs: pd.DataFrame) -> pd.DataFrame:
+    """Runs of optimizers run with several learning rates, with ``lr``, ``n_lr`` (how many
+    learning rates that optimizer was run with) and a ``line`` label (the name plus any
+    other hyperparameter that varies)."""
     rows = runs[runs["hyperparameters"].map(lambda h: isinstance(h, dict) and "lr" in h)].copy()
     if rows.empty:
         return rows
     rows["lr"] = rows["hyperparameters"].map(lambda h: float(h["lr"]))
-    multi = rows.groupby("optimizer")["lr"].nunique()
-    rows = rows[rows["optimizer"].isin(multi[multi > 1].index)]
+    rows["n_lr"] = rows.groupby("optimizer")["lr"].transform("nunique")
+    rows = rows[rows["n_lr"] > 1]
     if rows.empty:
         return rows
     rows["others"] = rows["hyperparameters"].map(lambda h: json.dumps({k: v for k, v in h.items() if k != "lr"},
@@ -568,8 +628,10 @@ def _sweep_groups(runs: pd.DataFrame) -> pd.DataFrame:
 def lr_sweep(runs_ref: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
     """Final gap (median, IQR bars) against the learning rate, one panel per problem; points
     coloured by optimizer id, one dashed line per optimizer name; runs that ended with
-    no finite value (diverged, failed) are crosses at the top."""
-    rows = _sweep_groups(runs_ref)
+    no finite value (diverged, failed) are crosses at the top. Only optimizers run with at
+    least :data:`MIN_SWEEP_VALUES` learning rates: two points make no curve."""
+    rows = sweep_groups(runs_ref)
+    rows = rows[rows["n_lr"] >= MIN_SWEEP_VALUES] if not rows.empty else rows
     if rows.empty:
         return []
     problems = sorted(rows["problem_id"].unique())
@@ -611,8 +673,8 @@ def lr_sweep(runs_ref: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
         suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
         out.append(Figure(f"lr-sweep-{part}", f"Final loss against learning rate{suffix}",
                           "Median final gap over seeds with interquartile bars, for every optimizer run with "
-                          "several learning rates (point colour: the optimizer id, as elsewhere; line style: "
-                          "the optimizer).", fig))
+                          f"at least {MIN_SWEEP_VALUES} learning rates (point colour: the optimizer id, as "
+                          "elsewhere; line style: the optimizer).", fig))
     return out
 
 
