@@ -45,7 +45,7 @@ def results(tmp_path_factory):
     store = optbench.Store(path)
     budget = BUDGET
     problems = [("sphere", {"start": "random"}), ("rosenbrock", {}), ("quadratic", {"dim": 4, "kappa": 10.0})]
-    optimizers = [("gd", {"lr": 0.01}), ("gd", {"lr": 0.1}), ("adam", {"lr": 0.05}), ("lbfgs", {})]
+    optimizers = [("gd", {"lr": 0.001}), ("gd", {"lr": 0.01}), ("gd", {"lr": 0.1}), ("adam", {"lr": 0.05}), ("lbfgs", {})]
     for (problem, params) in problems:
         for opt, hp in optimizers:
             for seed in (0, 1):
