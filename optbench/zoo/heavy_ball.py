@@ -6,10 +6,13 @@ family as its second-order methods; these two are registered, with heavyball's d
 heavyball compiles its building blocks with ``torch.compile`` on first use. optbench runs
 them eagerly (``heavyball.utils.compile_mode = None``, set when a heavyball optimizer is made):
 a compilation would be charged to the first steps of the run's clock, needs a C compiler on
-CPU, and the eager and compiled kernels round differently. Its state is float32
-(``storage_dtype``): run these methods in float32 (float64 parameters fail inside heavyball).
+CPU, and the eager and compiled kernels round differently. heavyball keeps its state in
+float32 by default (``storage_dtype``), which fails on float64 weight matrices; optbench sets
+the state's dtype to the parameters' (float64 state for a float64 problem, float32 otherwise).
 """
 from __future__ import annotations
+
+import torch
 
 from ..optimizer import LogUniform, Uniform
 from ..registry import register_optimizer
@@ -22,6 +25,11 @@ def _heavyball():
 
     heavyball.utils.compile_mode = None  # eager: see the module docstring
     return heavyball
+
+
+def _state_dtypes(params: list) -> dict[str, str]:
+    """heavyball's state dtype(s), following the parameters' dtype (see the module docstring)."""
+    return {"storage_dtype": "float64" if params and params[0].dtype == torch.float64 else "float32"}
 
 
 if extra("heavyball").installed:
@@ -42,16 +50,17 @@ if extra("heavyball").installed:
         .. math:: W_{k+1} = W_k - lr\, Q_L\, \mathrm{Adam}(Q_L^\top G_k Q_R)\, Q_R^\top - lr\,\lambda W_k
 
         Dimensions above ``max_precond_dim`` are not rotated; vectors (biases, analytic
-        landscapes) get plain Adam. heavyball's defaults; float32 only.
+        landscapes) get plain Adam. heavyball's defaults, eager.
 
         References: N. Vyas, D. Morwani, R. Zhao, I. Shapira, D. Brandfonbrener, L. Janson,
         S. Kakade (2025), "SOAP: Improving and Stabilizing Shampoo using Adam", ICLR; V. Gupta,
         T. Koren, Y. Singer (2018), "Shampoo: Preconditioned Stochastic Tensor Optimization",
         ICML.
         """
+        params = list(params)
         return _heavyball().SOAP(params, lr=lr, betas=(beta1, beta2), shampoo_beta=shampoo_beta, eps=eps,
                                  weight_decay=weight_decay, precondition_frequency=precondition_frequency,
-                                 max_precond_dim=max_precond_dim)
+                                 max_precond_dim=max_precond_dim, **_state_dtypes(params))
 
     @register_optimizer("psgd-kron", tags=("second-order", "preconditioned", "psgd", "zoo"), family="psgd",
                         search_space={"lr": LogUniform(1e-4, 1e-1), "precond_lr": LogUniform(1e-2, 1.0)})
@@ -66,12 +75,15 @@ if extra("heavyball").installed:
 
         .. math:: x_{k+1} = x_k - lr\,(P m_k + \lambda x_k)
 
-        heavyball's defaults; float32 only. Its random probes come from torch's generator,
+        heavyball's defaults, eager; its factors ``Q`` in the parameters' dtype. Its random probes come from torch's generator,
         which the runner seeds per run.
 
         References: X.-L. Li (2018), "Preconditioned Stochastic Gradient Descent", IEEE TNNLS
         29(5):1454-1466; X.-L. Li (2024), "Stochastic Hessian Fittings with Lie Groups",
         arXiv:2402.11858.
         """
+        params = list(params)
+        state = _state_dtypes(params)
         return _heavyball().PSGDKron(params, lr=lr, betas=(beta1, 0.999), weight_decay=weight_decay,
-                                     precond_lr=precond_lr, max_size_triangular=max_size_triangular)
+                                     precond_lr=precond_lr, max_size_triangular=max_size_triangular,
+                                     q_dtype=state["storage_dtype"], **state)
