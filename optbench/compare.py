@@ -21,7 +21,8 @@ per seed, with no factor and no noise test. For each seed present on both sides:
                  at the first iterate below it; where below is not a result).
 
 A configuration *converges worse* if any seed got worse in any of the three, *better* if
-some got better and none worse, else *same*. ``f_ref`` is ``f_star``, or where it is
+some got better and none worse, *changed* if only a status changed within its rank
+(``budget`` -> ``stopped``: reported, not a regression), else *same*. ``f_ref`` is ``f_star``, or where it is
 unknown the best value reached on the same problem and seed by any run of either set.
 
 Timing (only where comparable)
@@ -75,7 +76,7 @@ class CompareResult:
     sides), ``target``, ``base_/new_`` medians of ``status`` (the statuses, joined),
     ``nfev_to_target``, ``final_gap`` and ``seconds_per_step``, ``ratio_seconds_per_step``
     (geometric means new/base), ``changes`` (what changed, per seed), ``convergence``
-    (``converges worse`` / ``better`` / ``same`` / ``only in base`` / ``only in new``),
+    (``converges worse`` / ``better`` / ``changed`` / ``same`` / ``only in base`` / ``only in new``),
     ``timing`` (``slower`` / ``faster`` / ``within noise`` / ``not comparable: ...``) and
     ``verdict`` (the regressions, joined, else ``same``/``better``/``only in ...``).
     """
@@ -171,16 +172,17 @@ def _target_gap(budget) -> float:
     return float(value) if value is not None else np.nan
 
 
-def _seed_changes(b: pd.Series, n: pd.Series, target: float) -> tuple[list[str], list[str]]:
-    """(worse, better) descriptions of what changed between two runs of one seed."""
-    worse, better = [], []
+def _seed_changes(b: pd.Series, n: pd.Series, target: float) -> tuple[list[str], list[str], list[str]]:
+    """(worse, better, neither) descriptions of what changed between two runs of one seed; a
+    status of the same rank (``budget`` -> ``stopped``) is neither."""
+    worse, better, neither = [], [], []
 
-    def note(kind: bool, text: str) -> None:
-        (worse if kind else better).append(f"seed {b['seed']}: {text}")
+    def note(kind: bool | None, text: str) -> None:
+        (neither if kind is None else worse if kind else better).append(f"seed {b['seed']}: {text}")
 
     rb, rn = STATUS_RANK.get(b["status"], 2), STATUS_RANK.get(n["status"], 2)
-    if b["status"] != n["status"] and rb != rn:
-        note(rn > rb, f"status {b['status']} -> {n['status']}")
+    if b["status"] != n["status"]:
+        note(None if rb == rn else rn > rb, f"status {b['status']} -> {n['status']}")
     if np.isfinite(target) and b["nfev_to_target"] != n["nfev_to_target"]:
         note(n["nfev_to_target"] > b["nfev_to_target"],
              f"nfev@{target:.0e} {_fmt(b['nfev_to_target'], '.0f')} -> {_fmt(n['nfev_to_target'], '.0f')}")
@@ -188,7 +190,7 @@ def _seed_changes(b: pd.Series, n: pd.Series, target: float) -> tuple[list[str],
     both_at_target = all(g <= t for g, t in ((gb, b["target_gap"]), (gn, n["target_gap"])))
     if gb != gn and not (np.isnan(gb) and np.isnan(gn)) and not both_at_target:
         note(not gn < gb, f"final gap {_fmt(gb, '.3e')} -> {_fmt(gn, '.3e')}")
-    return worse, better
+    return worse, better, neither
 
 
 def _noise(runs: pd.DataFrame, comparable: set) -> tuple[float | None, int]:
@@ -257,11 +259,12 @@ def compare(base, new, *, time_factor: float = 1.2) -> CompareResult:
         at = hits[np.isclose(hits["target"], target)].set_index("key")["nfev"] if np.isfinite(target) else None
         for side in (bs, ns):
             side["nfev_to_target"] = side["key"].map(at).astype(float) if at is not None else np.nan
-        worse, better = [], []
+        worse, better, neither = [], [], []
         for seed in seeds:
-            w, bt = _seed_changes(_row(bs, seed), _row(ns, seed), target)
+            w, bt, nt = _seed_changes(_row(bs, seed), _row(ns, seed), target)
             worse += w
             better += bt
+            neither += nt
         row = {"problem_id": problem_id, "optimizer_id": optimizer_id, "base_runs": len(b), "new_runs": len(n),
                "seeds": len(seeds), "target": target}
         for name, side in (("base", bs), ("new", ns)):
@@ -280,8 +283,8 @@ def compare(base, new, *, time_factor: float = 1.2) -> CompareResult:
         if not len(b) or not len(n):
             convergence = "only in base" if len(b) else "only in new"
         else:
-            convergence = "converges worse" if worse else ("better" if better else "same")
-        row["changes"] = "; ".join(worse + better)
+            convergence = "converges worse" if worse else "better" if better else "changed" if neither else "same"
+        row["changes"] = "; ".join(worse + better + neither)
         row["convergence"] = convergence
         row["timing"] = _timing(ratio, len(b), len(n), time_factor, noise, z) if (problem_id, optimizer_id) in comparable \
             else timing_note[(problem_id, optimizer_id)]

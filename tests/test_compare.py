@@ -211,3 +211,14 @@ def test_compare_does_not_modify_its_inputs(base):
     before = copy.deepcopy(base.runs)
     compare(base, base)
     pd.testing.assert_frame_equal(base.runs, before)
+
+
+def test_status_change_within_its_rank_is_reported_not_failed():
+    base = synthetic({"p": {"o": [1.0, 1.0, 1.0]}})
+    new = synthetic({"p": {"o": [1.0, 1.0, 1.0]}})
+    base.runs["status"] = "budget"
+    new.runs["status"] = "stopped"  # e.g. a stall now ends the run where the budget used to
+    result = compare(base, new)
+    row = result.table.iloc[0]
+    assert row["convergence"] == "changed" and "seed 0: status budget -> stopped" in row["changes"]
+    assert not result.regressed
