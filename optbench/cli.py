@@ -153,7 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the experiment to report (a suite's runs are the experiment of its name); default: every "
                         "experiment of the database, one report each (see `optbench list experiments`)")
     p.add_argument("-o", "--output", help="output directory (default reports/<db name>)")
-    p.add_argument("--x", choices=["steps", "evals", "seconds"], default="steps", help="x-axis of convergence plots")
+    p.add_argument("--x", choices=["evals", "steps", "seconds"], default="evals",
+                   help="x-axis of convergence plots and ECDFs (default evals: function+gradient evaluations)")
+    p.add_argument("--targets", choices=["short", "coco"], default="short",
+                   help="gap-target ladder: short (1e-1..1e-8, 8 targets) or coco (COCO's 51 targets 1e2..1e-8)")
     _add_plugin(p)
 
     p = sub.add_parser("compare", help="compare two result sets; exit 1 if something got slower or converges worse")
@@ -596,10 +599,10 @@ def cmd_report(args) -> int:
     out = Path(args.output) if args.output else Path("reports") / Path(args.db).stem
     _check_writable_dir(out)
     if args.name is not None:
-        paths = _write_report(results, out, x=args.x, experiment=args.name,
+        paths = _write_report(results, out, x=args.x, targets=args.targets, experiment=args.name,
                               title=f"optbench report: experiment {args.name}")
     else:
-        paths = _write_report(results, out, each_experiment=True, x=args.x)
+        paths = _write_report(results, out, each_experiment=True, x=args.x, targets=args.targets)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0

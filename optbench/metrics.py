@@ -7,6 +7,15 @@ The columns used are those of ``results.runs`` (one row per run) and ``results.t
 ``j`` is the iterate ``x_j``, ``nfev`` the evaluations needed to know ``f(x_j)``,
 ``seconds`` the optimizer's wall time when ``x_j`` was reached).
 
+Counting
+--------
+One convention everywhere (time-to-target tables, ECDFs, profiles, convergence plots and
+budget markers): the trace row ``k`` is the iterate after ``k`` steps, so a target first
+met at row ``k`` cost ``k`` steps and the ``nfev`` (and ``seconds``) recorded at row ``k``.
+A target met at the start costs 0 steps (and the one evaluation of the start); a run of
+``N`` steps spent ``N``. Performance ratios divide these costs as they are (3 steps against
+1 step is a ratio of 3); a cost of 0 against a best of 0 is a ratio of 1.
+
 Reference value
 ---------------
 Gaps are measured against ``f_ref``: the problem's ``f_star`` where it is known, otherwise
@@ -27,8 +36,10 @@ Targets
 iterate whose value is at or below its threshold (equivalently: the best-so-far value
 reaches it), as in COCO. Two families of thresholds:
 
-* gap targets ``f(x) - f_ref <= t`` for the ladder ``t in 1e-1, ..., 1e-8``
-  (:data:`GAP_TARGETS`, COCO's absolute targets, Hansen et al. 2021);
+* gap targets ``f(x) - f_ref <= t`` on a ladder of ``t``: the short default ladder
+  ``1e-1, ..., 1e-8`` (:data:`GAP_TARGETS`, eight targets, one per decade), or COCO's
+  51-target bbob ladder ``10^2, 10^1.8, ..., 10^-8`` (:data:`COCO_TARGETS`, five per decade,
+  Hansen et al. 2021); :data:`TARGET_LADDERS` names them;
 * the relative reduction test (convergence test) of Moré & Wild (2009),
   ``f(x_0) - f(x) >= (1 - tau) (f(x_0) - f_L)``, i.e. ``f(x) <= f_L + tau (f(x_0) - f_L)``,
   with ``f_L = f_ref`` (Moré and Wild take the best value found by any solver; where
@@ -60,10 +71,16 @@ import numpy as np
 import pandas as pd
 
 GAP_TARGETS: tuple[float, ...] = tuple(10.0 ** -k for k in range(1, 9))
+"""The short default gap ladder: 1e-1 ... 1e-8, one target per decade."""
+COCO_TARGETS: tuple[float, ...] = tuple(float(f"{10.0 ** (2 - k / 5):.12g}") for k in range(51))
+"""COCO's bbob target ladder: 51 targets from 1e2 to 1e-8, five per decade (Hansen et al. 2021)."""
+TARGET_LADDERS = {"short": GAP_TARGETS, "coco": COCO_TARGETS}
+LADDER_NAMES = {"short": "short ladder 1e-1…1e-8 (8 targets, one per decade)",
+                "coco": "COCO's bbob ladder 1e2…1e-8 (51 targets, five per decade)"}
 REDUCTION_TAUS: tuple[float, ...] = (1e-1, 1e-3, 1e-5, 1e-7)
 MEASURES = {"steps": "step", "evals": "nfev", "seconds": "seconds"}
 """Report x-axis names -> trace columns."""
-MEASURE_LABELS = {"step": "steps", "nfev": "function evaluations", "seconds": "optimizer time (s)"}
+MEASURE_LABELS = {"step": "steps", "nfev": "function+gradient evaluations", "seconds": "optimizer time (s)"}
 INSTANCE = ["problem_id", "seed"]
 FAILED_STATUSES = ("diverged", "failed")
 NOT_APPLICABLE = "not-applicable"
@@ -363,11 +380,10 @@ def time_to_target(hits: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------
 # Profiles and ECDFs
 # ---------------------------------------------------------------------------------------
-def _positive_cost(values: np.ndarray, measure: str) -> np.ndarray:
-    """Costs for ratios and log axes: steps count the iterates examined (``step + 1``, so the
-    start costs 1 like its evaluation); seconds are floored at 1 ns."""
-    if measure == "step":
-        return values + 1.0
+def _cost(values: np.ndarray, measure: str) -> np.ndarray:
+    """Costs as counted (see Counting in the module docstring): steps and evaluations as
+    recorded at the row of the hit; seconds floored at 1 ns (a log axis and a ratio need a
+    positive time, and the clock may read 0 at the first rows)."""
     if measure == "seconds":
         return np.maximum(values, 1e-9)
     return values
@@ -379,7 +395,7 @@ def _cost_matrix(hits: pd.DataFrame, kind: str, target: float, measure: str) -> 
     if sel.empty:
         raise ValueError(f"no hitting times for the {kind} target {target:g}; "
                          f"known targets: {sorted(set(zip(hits['kind'], hits['target'])))}")
-    cost = sel.assign(cost=_positive_cost(sel[measure].to_numpy(float), measure))
+    cost = sel.assign(cost=_cost(sel[measure].to_numpy(float), measure))
     # several runs of one optimizer on one instance (e.g. different budgets) -> its best
     mat = cost.pivot_table(index=INSTANCE, columns="optimizer_id", values="cost", aggfunc="min")
     all_opts = sorted(hits["optimizer_id"].unique())
@@ -391,13 +407,17 @@ def performance_ratios(hits: pd.DataFrame, *, kind: str = "reduction", target: f
     r"""Dolan–Moré performance ratios ``r_{p,s} = t_{p,s} / min_s t_{p,s}`` per instance.
 
     ``t_{p,s}`` is the cost (``measure``: ``nfev``, ``step`` or ``seconds``) optimizer ``s``
-    needed to reach the target on instance ``p``; a failure has ``t = inf`` and ``r = inf``
-    (also when no optimizer solved ``p``). Returns an instances x optimizers frame.
+    needed to reach the target on instance ``p``, counted as everywhere (the module's
+    Counting: a hit after 3 steps against one after 1 step is a ratio of 3); a failure has
+    ``t = inf`` and ``r = inf`` (also when no optimizer solved ``p``); a cost of 0 steps
+    (the target met at the start, shared by every optimizer of the instance) is a ratio of 1.
+    Returns an instances x optimizers frame.
     """
     mat = _cost_matrix(hits, kind, target, measure)
     best = mat.min(axis=1)
-    ratios = mat.div(best.where(np.isfinite(best)), axis=0)
-    return ratios.fillna(np.inf)
+    ratios = mat.div(best.where(np.isfinite(best) & (best > 0)), axis=0)
+    at_start = (best == 0).to_numpy()[:, None] & (mat.to_numpy() == 0)
+    return ratios.mask(at_start, 1.0).fillna(np.inf)
 
 
 def _step_curve(values: pd.DataFrame, grid_extra=()) -> pd.DataFrame:
@@ -465,12 +485,23 @@ def data_profile(hits: pd.DataFrame, dims: dict[str, float], *, tau: float = 1e-
     return _step_curve(mat, grid_extra=[0.0]).rename(columns={"x": "alpha", "fraction": "d"})
 
 
-def runtime_ecdf(hits: pd.DataFrame, *, kind: str = "gap", measure: str = "nfev") -> pd.DataFrame:
+def pools_dimensions(dims: dict[str, float], problem_ids) -> bool:
+    """Whether ``problem_ids`` span several known dimensions (then evaluation counts are
+    divided by the dimension before pooling, as COCO does)."""
+    known = {dims.get(p, np.nan) for p in set(problem_ids)}
+    return len({n for n in known if np.isfinite(n)}) > 1
+
+
+def runtime_ecdf(hits: pd.DataFrame, *, kind: str = "gap", measure: str = "nfev",
+                 dims: dict[str, float] | None = None) -> pd.DataFrame:
     r"""COCO-style runtime ECDF over (instance, target) pairs (Hansen et al. 2021):
 
     .. math:: F_s(b) = \frac{1}{|P|\,|T|} \left|\{(p, t) : \mathrm{RT}_{s}(p, t) \le b\}\right|
 
-    for all instances ``P`` and targets ``T`` of ``kind``. Unsuccessful runs: a pair whose
+    for all instances ``P`` and targets ``T`` of ``kind``. With ``dims`` (problem_id ->
+    dimension ``n``) and ``measure="nfev"``, runtimes are evaluations divided by ``n``
+    (COCO's convention for pooling problems of several dimensions); a problem of unknown
+    dimension then keeps its raw count. Unsuccessful runs: a pair whose
     target was never reached (or whose instance the optimizer did not run) never counts, so
     the curve ends at the fraction of pairs solved; the budget each optimizer spent is
     drawn by the report as the end of its curve (:func:`budget_spent`). COCO's *simulated
@@ -482,17 +513,25 @@ def runtime_ecdf(hits: pd.DataFrame, *, kind: str = "gap", measure: str = "nfev"
     sel = hits[hits["kind"] == kind]
     if sel.empty:
         raise ValueError(f"no hitting times of kind {kind!r}")
-    cost = sel.assign(cost=_positive_cost(sel[measure].to_numpy(float), measure))
-    mat = cost.pivot_table(index=INSTANCE + ["target"], columns="optimizer_id", values="cost", aggfunc="min")
+    cost = _cost(sel[measure].to_numpy(float), measure)
+    if dims is not None and measure == "nfev":
+        n = sel["problem_id"].map(lambda p: dims.get(p, np.nan)).to_numpy(float)
+        cost = np.where(np.isfinite(n) & (n > 0), cost / np.where(n > 0, n, 1.0), cost)
+    mat = sel.assign(cost=cost).pivot_table(index=INSTANCE + ["target"], columns="optimizer_id", values="cost",
+                                            aggfunc="min")
     mat = mat.reindex(columns=sorted(hits["optimizer_id"].unique())).fillna(np.inf)
     return _step_curve(mat).rename(columns={"x": "runtime"})
 
 
-def budget_spent(runs: pd.DataFrame, measure: str = "nfev") -> pd.Series:
-    """Largest cost any run of each optimizer spent (steps, evaluations or seconds), on the
-    same scale as :func:`runtime_ecdf`: where its ECDF ends."""
+def budget_spent(runs: pd.DataFrame, measure: str = "nfev", dims: dict[str, float] | None = None) -> pd.Series:
+    """Largest cost any run of each optimizer spent (its steps, evaluations or seconds, as
+    counted everywhere: a run of 200 steps spent 200), on the scale of :func:`runtime_ecdf`
+    (evaluations divided by the dimension with ``dims``): where its ECDF ends."""
     col = {"step": "steps"}.get(measure, measure)
-    values = _positive_cost(pd.to_numeric(runs[col], errors="coerce").to_numpy(float), measure)
+    values = _cost(pd.to_numeric(runs[col], errors="coerce").to_numpy(float), measure)
+    if dims is not None and measure == "nfev":
+        n = runs["problem_id"].map(lambda p: dims.get(p, np.nan)).to_numpy(float)
+        values = np.where(np.isfinite(n) & (n > 0), values / np.where(n > 0, n, 1.0), values)
     return pd.Series(values, index=runs["optimizer_id"].to_numpy()).groupby(level=0).max()
 
 

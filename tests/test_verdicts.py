@@ -219,3 +219,63 @@ def test_a_training_problem_with_a_test_split_is_ranked_by_its_test_loss(tmp_pat
     assert any("Second view, not the verdict" in t for t in titles)  # the training loss, labelled apart
     per_problem = next(b for b in ranking.blocks if getattr(b, "title", "").startswith("Rank per problem"))
     assert per_problem.frame["judged by"].tolist() == ["test loss − best observed"]
+
+
+# ---------------------------------------------------------------------------------------
+# 5. One counting convention
+# ---------------------------------------------------------------------------------------
+def test_a_target_hit_after_one_step_costs_one_step_everywhere():
+    import pandas as pd
+
+    from optbench import metrics as M
+
+    runs = pd.DataFrame({"key": ["a", "b"], "problem_id": "p", "optimizer_id": ["A", "B"], "seed": 0,
+                         "f_star": 0.0, "best": [0.01, 0.08], "fun": [0.01, 0.08], "status": "budget",
+                         "steps": [2, 3], "nfev": [4, 4]})
+    traces = pd.DataFrame({"key": ["a"] * 3 + ["b"] * 4, "step": [0, 1, 2, 0, 1, 2, 3],
+                           "fun": [1.0, 0.05, 0.01, 1.0, 0.5, 0.2, 0.08], "nfev": [1, 3, 4, 1, 2, 3, 4],
+                           "seconds": [0.0, 0.1, 0.2, 0.0, 0.1, 0.2, 0.3]})
+    hits = M.hitting_times(runs, traces, gaps=(1e-1,), taus=())
+    assert hits.set_index("key")[["step", "nfev"]].to_dict("index") == {"a": {"step": 1.0, "nfev": 3.0},
+                                                                          "b": {"step": 3.0, "nfev": 4.0}}
+    table = M.time_to_target(hits, runs).set_index("optimizer_id")
+    assert table.loc["A", "median_steps"] == 1 and table.loc["A", "median_nfev"] == 3
+    ecdf = M.runtime_ecdf(hits, kind="gap", measure="step").set_index(["optimizer_id", "runtime"])["fraction"]
+    assert ecdf[("A", 1.0)] == 1.0 and ecdf[("B", 1.0)] == 0.0 and ecdf[("B", 3.0)] == 1.0
+    assert M.performance_ratios(hits, kind="gap", target=1e-1, measure="step").iloc[0].tolist() == [1.0, 3.0]
+    assert M.budget_spent(runs, "step").to_dict() == {"A": 2.0, "B": 3.0}  # the budget markers
+    bands = M.convergence_bands(runs, traces, x="steps").set_index(["optimizer_id", "x"])["median"]
+    assert bands[("A", 1.0)] == 0.05 and bands[("B", 3.0)] == 0.08
+
+
+# ---------------------------------------------------------------------------------------
+# 6. Axes that compare fairly
+# ---------------------------------------------------------------------------------------
+def test_axes_default_to_evaluations_pool_dimensions_mark_divergence_and_name_the_ladder(tmp_path):
+    from optbench import metrics
+    from optbench.report import build_report
+
+    assert len(metrics.COCO_TARGETS) == 51 and metrics.COCO_TARGETS[0] == 100.0
+    assert metrics.COCO_TARGETS[-1] == 1e-8 and metrics.COCO_TARGETS[5] == 10.0  # five per decade
+    runs = []
+    for problem, params, dim in (("rosenbrock", {"dim": 2, "start": "standard"}, 2),
+                                 ("rosenbrock", {"dim": 8, "start": "standard"}, 8)):
+        for opt, fun, status in (("gd", [1.0, 0.1, 1e-3], "budget"), ("newton-cg", [1.0, 1e-4, 1e-9], "budget"),
+                                 ("adam", [1.0, 5.0, np.inf], "diverged")):
+            r = record(f"{opt}{dim}", problem, opt, 0, fun, params=params, status=status, nfev=[1, 10, 20])
+            r.dim = dim
+            runs.append(r)
+    results = store_of(tmp_path, runs)
+    report, tables = build_report(results, targets="coco")
+    figures = {f.id: f for f in report.figures()}
+    conv = figures["convergence-1"].figure
+    assert conv.axes[0].get_xlabel() == "function+gradient evaluations"
+    legend = [t.get_text() for t in conv.legends[0].get_texts()]
+    assert any(t.startswith("diverged: 2 runs") for t in legend)
+    ecdf = figures["ecdf"].figure.axes[0]
+    assert ecdf.get_xlabel() == "function+gradient evaluations / dimension (log)"
+    assert "51 targets" in ecdf.get_title() and "dimension" in figures["ecdf"].caption
+    gap_targets = tables["time_to_target"].query("kind == 'gap'")["target"].unique()
+    assert len(gap_targets) == 51
+    assert "COCO's absolute targets" not in " ".join(str(getattr(b, "items", "")) for s in report.sections
+                                                    for b in s.blocks)

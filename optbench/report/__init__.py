@@ -319,9 +319,10 @@ def _results_section(summary: pd.DataFrame, ttt: pd.DataFrame) -> Section:
         blocks.append(Table.from_frame(
             f"Evaluations to reach f − f_ref ≤ {TTT_TARGET:g}: median over seeds (successes/runs)",
             wide.reset_index(),
-            "inf: fewer than half the seeds reached the target. time_to_target.csv has every target of the ladder "
-            "1e-1…1e-8 and the reduction test, in steps, evaluations and seconds, and COCO's average running "
-            "time aRT (evaluations of unsuccessful runs included)."))
+            "inf: fewer than half the seeds reached the target. A hit at the iterate after k steps counts the "
+            "evaluations recorded there (k steps). time_to_target.csv has every target of the gap ladder and the "
+            "reduction test, in steps, evaluations and seconds, and COCO's average running time aRT (evaluations "
+            "of unsuccessful runs included)."))
     return Section("results", "Results per problem", blocks)
 
 
@@ -494,17 +495,23 @@ def _few_learning_rates(runs_ref: pd.DataFrame) -> list:
         "median_final_gap: over seeds, f − f_ref at the final iterate.")]
 
 
-def _notes_section(dims_missing: list[str], x: str) -> Section:
+def _notes_section(dims_missing: list[str], x: str, targets: str, pooled: bool) -> Section:
     items = [
         "Reference f_ref: f* where the problem knows it, else the best value any run reached on the same "
-        "problem and seed; gaps to a best-observed reference compare the optimizers with each other only.",
-        "Targets: the gap ladder f − f_ref ≤ 1e-1 … 1e-8 (COCO) and the Moré–Wild reduction test "
-        "f(x0) − f(x) ≥ (1 − τ)(f(x0) − f_ref), τ ∈ {1e-1, 1e-3, 1e-5, 1e-7}; a target counts at the first "
-        "iterate that reaches it.",
-        "Instances for profiles and ECDFs are (problem, seed) pairs; an optimizer not run on an instance "
-        "counts as failing it.",
-        f"Convergence curves and the ECDF use {metrics.MEASURE_LABELS[metrics.measure_column(x)]} on the x axis; "
-        "performance and data profiles count function evaluations.",
+        "problem and seed (best observed); gaps to a best-observed reference compare the optimizers with each "
+        "other only. Training problems with a test split are judged by their final test loss.",
+        f"Targets: gap targets f − f_ref ≤ t on the {metrics.LADDER_NAMES[targets]} (report --targets coco: "
+        f"{metrics.LADDER_NAMES['coco']}) and the Moré–Wild reduction test f(x0) − f(x) ≥ (1 − τ)(f(x0) − f_ref), "
+        "τ ∈ {1e-1, 1e-3, 1e-5, 1e-7}; a target counts at the first iterate that reaches it.",
+        "Counting, the same in every table and figure: the trace row k is the iterate after k steps, so a target "
+        "first met at row k cost k steps and the evaluations recorded at row k (the start: 0 steps and 1 "
+        "evaluation); a run of N steps spent N.",
+        "Instances for ranks, profiles, ECDFs and scores are (problem, seed) pairs that every ranked optimizer ran; "
+        "optimizers that ran fewer are listed apart in the Ranking section.",
+        f"Convergence curves and the ECDF use {metrics.MEASURE_LABELS[metrics.measure_column(x)]} on the x axis"
+        + (" (the ECDF divided by each problem's dimension, COCO's convention for pooling dimensions)"
+           if pooled and metrics.measure_column(x) == "nfev" else "")
+        + "; performance and data profiles count function+gradient evaluations.",
         "References: Dolan & Moré (2002), Math. Prog. 91:201-213; Moré & Wild (2009), SIAM J. Optim. "
         "20(1):172-191; Hansen et al. (2021), COCO, Optim. Methods Softw. 36(1):114-144; Efron & Tibshirani "
         "(1993), An Introduction to the Bootstrap.",
@@ -515,14 +522,16 @@ def _notes_section(dims_missing: list[str], x: str) -> Section:
     return Section("notes", "Method notes", [Bullets(items)])
 
 
-def build_report(results, *, x: str = "steps", experiment: str | None = None, suite: str | None = None,
-                 title: str | None = None) -> tuple[Report, dict[str, pd.DataFrame]]:
+def build_report(results, *, x: str = "evals", experiment: str | None = None, suite: str | None = None,
+                 title: str | None = None, targets: str = "short") -> tuple[Report, dict[str, pd.DataFrame]]:
     """The content of the report of ``results`` and its tables (``runs``, ``summary``, ``ranks``,
     ``ranks_overall``, ``time_to_target``); :func:`write_report` explains the arguments."""
     try:
         metrics.measure_column(x)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    if targets not in metrics.TARGET_LADDERS:
+        raise ConfigError(f"targets={targets!r} is not a target ladder; known: {', '.join(metrics.TARGET_LADDERS)}")
     experiment = experiment or suite
     sel = _select(results, experiment)
     if experiment is None and hasattr(results, "single_experiment"):
@@ -533,7 +542,7 @@ def build_report(results, *, x: str = "steps", experiment: str | None = None, su
     train_ref = metrics.with_reference(train_runs)
     runs, verdict_traces = metrics.verdict_view(train_runs, traces, sel.evals)
     runs_ref = metrics.with_reference(runs)
-    hits_all = metrics.hitting_times(runs, verdict_traces)
+    hits_all = metrics.hitting_times(runs, verdict_traces, gaps=metrics.TARGET_LADDERS[targets])
     ttt = metrics.time_to_target(hits_all, runs)
     # like with like: ranks, profiles, ECDFs and scores on the instances every ranked optimizer ran
     common = metrics.common_instances(runs)
@@ -552,7 +561,8 @@ def build_report(results, *, x: str = "steps", experiment: str | None = None, su
     checks = theory.theory_checks(train_runs, traces)
     conv = figures.convergence(train_ref, traces, palette, x, theory.bound_curves(checks, train_runs, traces))
     prof = figures.performance_profiles(hits, palette) + figures.data_profiles(hits, dims, palette)
-    ecdf = figures.ecdfs(hits, common.runs, palette, measure)
+    pooled = metrics.pools_dimensions(dims, common.runs["problem_id"])  # COCO: evaluations / dimension
+    ecdf = figures.ecdfs(hits, common.runs, palette, measure, dims=dims if pooled else None, ladder=targets)
     traj, skipped = figures.trajectories(train_runs, sel.trajectory, palette)
     heat = figures.final_gap_heatmap(runs_ref)
     tps = figures.time_per_step(train_runs, palette)
@@ -598,22 +608,27 @@ def build_report(results, *, x: str = "steps", experiment: str | None = None, su
     if theory_part is not None:
         sections.append(theory_part)
     missing = sorted(p for p in train_runs["problem_id"].unique() if not np.isfinite(dims.get(p, np.nan)))
-    sections.append(_notes_section(missing, x))
+    sections.append(_notes_section(missing, x, targets, pooled))
 
     tables = {"runs": tidy_runs(runs_ref), "summary": summary, "ranks": rk.per_problem, "ranks_overall": rk.overall,
               "time_to_target": ttt}
     return Report(title, meta, sections), tables
 
 
-def write_report(results, out_dir, *, x: str = "steps", experiment: str | None = None, suite: str | None = None,
-                 title: str | None = None) -> dict[str, Path]:
+def write_report(results, out_dir, *, x: str = "evals", experiment: str | None = None, suite: str | None = None,
+                 title: str | None = None, targets: str = "short") -> dict[str, Path]:
     """Write the report of one experiment of ``results`` (an :class:`optbench.store.Results`)
     into ``out_dir``.
 
     Parameters
     ----------
-    x : {"steps", "evals", "seconds"}
-        The cost on the x axis of convergence curves and the runtime ECDF.
+    x : {"evals", "steps", "seconds"}
+        The cost on the x axis of convergence curves and the runtime ECDF (default: function
+        +gradient evaluations, which a line search pays per trial point; a step of one
+        method is not a step of another).
+    targets : {"short", "coco"}
+        The gap-target ladder of the ECDF and the time-to-target table: the short 1e-1…1e-8
+        (8 targets) or COCO's 1e2…1e-8 (51 targets, :data:`optbench.metrics.COCO_TARGETS`).
     experiment : str, optional
         The experiment to report (``Results.experiment_names()``); needed when ``results``
         holds several, which are never ranked together (see :func:`write_reports`).
@@ -629,7 +644,7 @@ def write_report(results, out_dir, *, x: str = "steps", experiment: str | None =
         CSV tables ``runs``, ``summary``, ``ranks``, ``ranks_overall``, ``time_to_target``.
     """
     started = time.perf_counter()
-    report, tables = build_report(results, x=x, experiment=experiment or suite, title=title)
+    report, tables = build_report(results, x=x, experiment=experiment or suite, title=title, targets=targets)
     out = Path(out_dir)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -650,16 +665,17 @@ def write_report(results, out_dir, *, x: str = "steps", experiment: str | None =
     return paths
 
 
-def report_figures(results, *, x: str = "steps", experiment: str | None = None, suite: str | None = None) -> dict:
+def report_figures(results, *, x: str = "evals", experiment: str | None = None, suite: str | None = None,
+                   targets: str = "short") -> dict:
     """The report's figures as matplotlib figures, by id (``convergence-1``, ``performance-profile``,
     ``ecdf``, ...), for a notebook: ``display(fig)`` or ``fig.savefig(...)`` each one."""
     from .figures import readable_ticks
 
-    report, _ = build_report(results, x=x, experiment=experiment or suite)
+    report, _ = build_report(results, x=x, experiment=experiment or suite, targets=targets)
     return {fig.id: readable_ticks(fig.figure) for fig in report.figures()}
 
 
-def write_reports(results, out_dir, *, x: str = "steps") -> dict[str, Path]:
+def write_reports(results, out_dir, *, x: str = "evals", targets: str = "short") -> dict[str, Path]:
     """One report per experiment of ``results``: with a single experiment, its report in
     ``out_dir`` (as :func:`write_report`); with several, each in ``out_dir/<experiment>/`` and
     an index page ``out_dir/index.html`` that lists them (runs, problems, optimizers, seeds,
@@ -668,7 +684,7 @@ def write_reports(results, out_dir, *, x: str = "steps") -> dict[str, Path]:
     Returns ``index`` (the page to open) and, per experiment, the path of its ``index.html``.
     """
     if not hasattr(results, "single_experiment") or results.single_experiment() is not None:
-        paths = write_report(results, out_dir, x=x)
+        paths = write_report(results, out_dir, x=x, targets=targets)
         return {"index": paths["html"], **({results.single_experiment(): paths["html"]}
                                            if hasattr(results, "single_experiment") else {})}
     out = Path(out_dir)
@@ -677,7 +693,7 @@ def write_reports(results, out_dir, *, x: str = "steps") -> dict[str, Path]:
     paths: dict[str, Path] = {}
     for name in table["name"]:
         folder = out / _folder_name(name)
-        paths[name] = write_report(results, folder, x=x, experiment=name,
+        paths[name] = write_report(results, folder, x=x, experiment=name, targets=targets,
                                    title=f"optbench report: experiment {name}")["html"]
     rows = "".join(
         f"<tr><td><a href=\"{html_escape.escape(paths[r.name].relative_to(out).as_posix())}\">"

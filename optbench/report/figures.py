@@ -234,11 +234,16 @@ def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str,
     col = metrics.measure_column(x)
     refs = runs_ref.groupby("problem_id")["reference"].agg(lambda s: "f_star" if (s == "f_star").all() else "best")
     problems = sorted(bands["problem_id"].unique())
+    exits = _divergence_exits(runs_ref, traces, col)
     out = []
     chunks = _chunks(problems, MAX_PANELS)
     for part, chunk in enumerate(chunks, 1):
         drawn = bounds is not None and bounds["problem_id"].isin(chunk).any()
         bound_entry = [(Line2D([0], [0], color="0.3", lw=1, ls="--"), "textbook bound")] if drawn else []
+        n_diverged = int(exits["problem_id"].isin(chunk).sum())
+        if n_diverged:
+            bound_entry.append((Line2D([0], [0], marker="x", ls="", color="0.2", mew=2),
+                                f"diverged: {n_diverged} run{'s' if n_diverged != 1 else ''}\n(× where it left)"))
         entries = _entries(palette, bands["optimizer_id"].unique(), bound_entry)
         fig, axes, anchor = _grid(len(chunk), min(3, len(chunk)), entries[1])
         for ax, problem in zip(axes, chunk):
@@ -251,7 +256,8 @@ def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str,
             top = max(float(start.max()) * 10 if len(start) else 1.0, floor * 100)
             for opt, g in sub.groupby("optimizer_id", sort=True):
                 xs = g["x"].to_numpy(float)
-                med, q25, q75 = (np.clip(g[c].to_numpy(float), floor, 1e300) for c in ("median", "q25", "q75"))
+                # above the panel (a diverged median) drawn just past its top: it leaves the panel there
+                med, q25, q75 = (np.clip(g[c].to_numpy(float), floor, top * 1e3) for c in ("median", "q25", "q75"))
                 ax.plot(xs, med, color=palette[opt], lw=1.6)
                 ax.fill_between(xs, q25, q75, color=palette[opt], alpha=0.18, lw=0)
             if bounds is not None:
@@ -259,6 +265,9 @@ def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str,
                     ax.plot(b[col].to_numpy(float), b["bound"].to_numpy(float), color=palette[opt], lw=1, ls="--")
             ax.set_yscale("log")
             ax.set_ylim(floor / 3, top)
+            for e in exits[exits["problem_id"] == problem].itertuples(index=False):
+                ax.plot([e.x], [1.0], marker="x", ms=7, mew=2, color=palette[e.optimizer_id],
+                        transform=ax.get_xaxis_transform(), clip_on=False, scalex=False, scaley=False)
             _log_ticks(ax, "y")
             ax.set_title(_label(problem, 40))
             ax.set_xlabel(metrics.MEASURE_LABELS[col])
@@ -271,12 +280,28 @@ def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str,
             f"convergence-{part}", f"Convergence{suffix}",
             "Median over seeds (line) and interquartile range (band) of the gap f(x) − f_ref against "
             f"{metrics.MEASURE_LABELS[col]}. f_ref is f* where known, else the best value any run reached on "
-            "that problem and seed (y label f − f_best); a run that stopped keeps its last value; diverged "
-            "runs leave the panel at the top; gaps of 0 are drawn at the panel's floor."
+            "that problem and seed (y label f − best observed); a run that stopped keeps its last value; a "
+            "diverged run leaves the panel at the top, marked × in its colour at the cost where it left (the "
+            "legend counts them); gaps of 0 are drawn at the panel's floor."
             + (" Dashed: the textbook worst-case bound on f − f* of each run at a theory setting, from that run's "
                "own start, in the same units (see the Theory section)." if drawn else ""),
             fig))
     return out
+
+
+def _divergence_exits(runs_ref: pd.DataFrame, traces: pd.DataFrame, col: str) -> pd.DataFrame:
+    """Where each diverged run left: ``problem_id, optimizer_id, x`` -- the cost (``col``) at
+    its last row with a finite value, the last point its curve could be drawn."""
+    bad = runs_ref[runs_ref["status"] == "diverged"]
+    rows = []
+    for run in bad.itertuples(index=False):
+        tr = traces[traces["key"] == run.key].sort_values("step")
+        if tr.empty:
+            continue
+        finite = np.isfinite(tr["fun"].to_numpy(float))
+        at = tr[col].to_numpy(float)[np.flatnonzero(finite)[-1] if finite.any() else 0]
+        rows.append({"problem_id": run.problem_id, "optimizer_id": run.optimizer_id, "x": at})
+    return pd.DataFrame(rows, columns=["problem_id", "optimizer_id", "x"])
 
 
 # ---------------------------------------------------------------------------------------
@@ -347,41 +372,51 @@ def data_profiles(hits: pd.DataFrame, dims: dict[str, float], palette: dict[str,
                    "with tolerance τ." + note, fig)]
 
 
-def ecdfs(hits: pd.DataFrame, runs: pd.DataFrame, palette: dict[str, str], measure: str = "nfev") -> list[Figure]:
-    """COCO-style runtime ECDFs over (instance, target) pairs: gap ladder and reduction test."""
+def ecdfs(hits: pd.DataFrame, runs: pd.DataFrame, palette: dict[str, str], measure: str = "nfev",
+          dims: dict[str, float] | None = None, ladder: str = "short") -> list[Figure]:
+    """COCO-style runtime ECDFs over (instance, target) pairs: gap ladder and reduction test.
+    With ``dims`` (problems of several dimensions pooled) evaluations are divided by the
+    dimension, as in COCO, and the axis says so."""
     kinds = [k for k in ("gap", "reduction") if (hits["kind"] == k).any()]
     if not kinds:
         return []
-    spent = metrics.budget_spent(runs, measure)
+    per_dim = dims is not None and measure == "nfev"
+    spent = metrics.budget_spent(runs, measure, dims if per_dim else None)
     entries = _entries(palette, hits["optimizer_id"].unique())
     fig, axes, anchor = _grid(len(kinds), len(kinds), entries[1], aw=3.6, ah=2.3)
+    unit = metrics.MEASURE_LABELS[measure] + (" / dimension" if per_dim else "")
     for ax, kind in zip(axes, kinds):
-        ecdf = metrics.runtime_ecdf(hits, kind=kind, measure=measure)
-        finite = ecdf["runtime"][np.isfinite(ecdf["runtime"])]
+        ecdf = metrics.runtime_ecdf(hits, kind=kind, measure=measure, dims=dims if per_dim else None)
+        finite = ecdf["runtime"][np.isfinite(ecdf["runtime"]) & (ecdf["runtime"] > 0)]
         hi = max(float(np.nanmax(spent.to_numpy(float))) if len(spent) else 1.0,
                  float(finite.max()) if len(finite) else 1.0) * 1.5
         for opt, g in ecdf.groupby("optimizer_id", sort=True):
             end = float(spent.get(opt, np.nan))
             xs, ys = g["runtime"].to_numpy(float), g["fraction"].to_numpy(float)
-            keep = xs <= end if np.isfinite(end) else np.ones_like(xs, bool)
+            keep = (xs <= end if np.isfinite(end) else np.ones_like(xs, bool)) & (xs > 0)  # 0 steps: not on a log axis
             _step_plot(ax, xs[keep], ys[keep], palette[opt], end if np.isfinite(end) else hi)
             if np.isfinite(end):
-                ax.plot([end], [ys[keep][-1] if keep.any() else 0.0], marker="x", ms=7, mew=2, color=palette[opt])
+                ax.plot([end], [ys[xs <= end][-1] if (xs <= end).any() else 0.0], marker="x", ms=7, mew=2,
+                        color=palette[opt])
         ax.set_xscale("log")
         ax.set_xlim(left=max(float(finite.min()) / 1.5, 1e-9) if len(finite) else None, right=hi)
         _log_ticks(ax, "x")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel(metrics.MEASURE_LABELS[measure] + " (log)")
+        ax.set_xlabel(unit + " (log)")
         ax.set_ylabel("fraction of (instance, target) pairs")
-        ladder = metrics.GAP_TARGETS if kind == "gap" else metrics.REDUCTION_TAUS
-        ax.set_title("gap targets f − f_ref ≤ " + f"{max(ladder):g}…{min(ladder):g}" if kind == "gap"
-                     else "reduction test, τ = " + ", ".join(f"{t:g}" for t in ladder))
+        ladder_targets = metrics.TARGET_LADDERS[ladder]
+        ax.set_title(f"gap f − f_ref ≤ {max(ladder_targets):g}…{min(ladder_targets):g} ({len(ladder_targets)} "
+                     "targets)" if kind == "gap"
+                     else "reduction test, τ = " + ", ".join(f"{t:g}" for t in metrics.REDUCTION_TAUS))
     _legend(fig, entries, anchor)
     return [Figure("ecdf", "Runtime ECDFs (COCO style)",
-                   f"Fraction of (instance, target) pairs reached within a budget of "
-                   f"{metrics.MEASURE_LABELS[measure]}, over all problems and seeds. A cross marks the largest budget "
-                   "the optimizer spent: pairs not reached by then never count (no simulated restarts; the "
-                   "restart-based average runtime aRT is in the time-to-target table).", fig)]
+                   f"Fraction of (instance, target) pairs reached within a budget of {unit}, over all problems and "
+                   f"seeds; gap targets: the {metrics.LADDER_NAMES[ladder]}."
+                   + (" Evaluations are divided by each problem's dimension (COCO's convention), since problems of "
+                      "several dimensions are pooled." if per_dim else "")
+                   + " A cross marks the largest budget the optimizer spent: pairs not reached by then never count "
+                   "(no simulated restarts; the restart-based average runtime aRT is in the time-to-target table).",
+                   fig)]
 
 
 # ---------------------------------------------------------------------------------------
