@@ -137,8 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "median study's choice is evaluated (default 1)")
     p.add_argument("--method", choices=["sobol", "random", "grid"],
                    help="search design (default sobol: the defaults, then quasi-random points; see optbench.tuning.search)")
-    p.add_argument("--metric", choices=["final-loss", "test-loss", "time-to-target"],
-                   help="what the best trial minimises (default final-loss)")
+    p.add_argument("--metric", choices=["verdict", "final-loss", "test-loss", "time-to-target"],
+                   help="what the best trial minimises (default verdict: what the report judges by, metrics.verdict_metric)")
     p.add_argument("--tuning-seed", type=int, metavar="S", help="the trials run on seed 1000000 + S (default 0); "
                    "evaluation seeds stay below 1000000")
     p.add_argument("--seeds", type=int, help="number of evaluation seeds 0..N-1")

@@ -18,6 +18,10 @@ rulesets of AlgoPerf, Dahl et al. 2023). The protocol here:
 2. **Choose** the best trial by a metric (lower is better; ties go to the earlier trial), one
    for the whole suite or one per problem (``[tune.metrics]``, below):
 
+   ``verdict``         (default) what the report's verdict judges, :func:`optbench.metrics.verdict_metric`:
+                       the final test loss on a training problem with a test split (a budget
+                       with ``eval_every``), else the final gap ``f - f_ref`` -- so tuning and
+                       report agree.
    ``final-loss``      the final objective (the gap ``f - f*`` where ``f*`` is known). A run
                        that reached the budget's ``target_gap`` stopped there, so all such
                        runs tie at the target and the fewer steps win.

@@ -157,6 +157,7 @@ def test_fair_suite_declares_the_protocol():
     fair = load_suite("fair")
     settings = settings_for(fair)
     assert settings.budget >= 5 and len(fair.seeds) >= 5
+    assert (settings.method, settings.metric, settings.budgets[0]) == ("sobol", "verdict", 1)  # one-shot first
     cells = trial_cells(fair, settings)
     problems = {c.problem for c in cells}
     assert {"quadratic", "rosenbrock"} <= problems and any(p.startswith("mgh") for p in problems)
@@ -312,21 +313,27 @@ def test_gd_picks_the_interior_one_over_L_on_the_ellipsoid(tmp_path):
     assert finite["final_gap"].is_monotonic_decreasing  # the sensitivity curve of the argument above
 
 
-def test_training_problems_are_tuned_on_the_test_loss(tmp_path):
-    """``[tune.metrics]`` picks the metric per problem: test loss for the neural problem, final
-    loss for the quadratic; the chosen trial is the one with the smallest last test loss."""
+@pytest.mark.parametrize("table", ['budget = 3\nmetric = "final-loss"\n[tune.metrics]\n"tag:neural" = "test-loss"',
+                                   "budget = 3"])
+def test_training_problems_are_tuned_on_the_test_loss(tmp_path, table):
+    """``[tune.metrics]`` picks the metric per problem (test loss for the neural problem, final
+    loss for the quadratic), and so does the default ``verdict`` metric -- the report's own
+    (metrics.verdict_metric): the chosen trial is the one with the smallest last test loss."""
     neural = '[[problems]]\nname = "logreg-binary"\nparams = { samples = 64, features = 4 }\n'
-    s = suite(QUADRATIC + neural, budget="max_steps = 10\neval_every = 5",
-              tune='budget = 3\n[tune.metrics]\n"tag:neural" = "test-loss"')
+    s = suite(QUADRATIC + neural, budget="max_steps = 10\neval_every = 5", tune=table)
     store = Store(tmp_path / "r.sqlite")
     entries = {e.problem: e for e in tune(s, store, evaluate=False).entries}
-    assert entries["quadratic"].metric == "final-loss" and entries["logreg-binary"].metric == "test-loss"
+    verdict = "metric" not in table
+    assert (entries["quadratic"].metric, entries["logreg-binary"].metric) == (
+        ("verdict", "verdict") if verdict else ("final-loss", "test-loss"))
     frame = sensitivity_frame(Results(store))
     trials = frame[frame["problem"] == "logreg-binary"]
     assert trials["test_loss"].notna().all()
     assert entries["logreg-binary"].value == trials["test_loss"].min()
     best = trials.loc[trials["test_loss"].idxmin(), "hyperparameters"]
     assert best["lr"] == entries["logreg-binary"].hyperparameters["lr"]
+    quadratic = frame[frame["problem"] == "quadratic"]
+    assert entries["quadratic"].value == pytest.approx(quadratic["final_gap"].min(), rel=1e-12)
     with pytest.raises(ConfigError, match="test-loss needs a training problem"):  # --metric applies everywhere
         trial_cells(s, settings_for(s, metric="test-loss"))
 

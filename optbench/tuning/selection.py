@@ -42,6 +42,10 @@ def scores(runs, evals, metric: str):
         tiebreak = steps
     elif metric == "test-loss":
         value = runs["key"].map(last_eval(evals)).astype(float).to_numpy()
+    elif metric == "verdict":
+        from ..metrics import verdict_metric
+
+        value = verdict_metric(runs, evals)["value"].to_numpy(float)
     elif metric == "time-to-target":
         reached = (runs["status"] == "converged").to_numpy()
         value = np.where(reached, steps, loss.to_numpy())

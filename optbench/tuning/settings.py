@@ -18,7 +18,7 @@ from ..errors import ConfigError
 
 TUNING_SEED_BASE = 10**6
 METHODS = ("sobol", "random", "grid")
-METRICS = ("final-loss", "test-loss", "time-to-target")
+METRICS = ("verdict", "final-loss", "test-loss", "time-to-target")
 TRIAL_PREFIX = "tune:"
 TUNED_PREFIX = "tuned:"
 BAD_STATUSES = ("diverged", "failed", "timeout")
@@ -43,7 +43,7 @@ class TuneSettings:
 
     budget: int
     method: str = "sobol"
-    metric: str = "final-loss"
+    metric: str = "verdict"
     seed: int = 0
     metrics: dict[str, str] = field(default_factory=dict)
     budgets: tuple[int, ...] = ()
