@@ -6,7 +6,8 @@ suite -> tune -> execute -> runner, and suite and tune both read the protocol fr
 
 ``settings``   the ``[tune]`` table of a suite and :class:`~.settings.TuneSettings`
 ``search``     the trial configurations drawn from an optimizer's declared search space
-``selection``  the metric of a trial and the choice of the best one
+``selection``  the metric of a trial, the choice of the best one (of the first ``b``), the median study
+``statistics`` the expected best after ``k`` trials, the trials' order, tuned performance against budget
 ``frames``     the trials and the tuned-vs-default evaluations as tidy frames for the report
 
 The modules import nothing of optbench at module level but :mod:`optbench.errors`, so that
