@@ -594,6 +594,36 @@ def common_instances(runs: pd.DataFrame) -> CommonInstances:
                            len(chosen), len({p for p, _ in chosen}))
 
 
+REPLICATES_NOTE = ("seeds are replicates (standard start, deterministic method): no seed noise measured; "
+                   "use start=random")
+
+
+def seed_replicates(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per ``(problem_id, optimizer_id)``: ``seeds`` (runs) and ``replicates`` -- whether its
+    seeds all produced the same result (the same status, final value, best value, steps and
+    evaluations). With a standard start and a deterministic method every seed is the same
+    run: a bootstrap over them collapses to a point and measures no seed noise at all, so no
+    verdict may claim to be "beyond seed noise" from them (:data:`REPLICATES_NOTE`). A cell
+    with one seed is not counted as replicates (it has no second seed to compare).
+
+    >>> runs = pd.DataFrame({"problem_id": "p", "optimizer_id": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1],
+    ...                      "status": "budget", "fun": [1.0, 1.0, 2.0, 3.0], "best": [1.0, 1.0, 2.0, 3.0],
+    ...                      "steps": 5, "nfev": 6})
+    >>> seed_replicates(runs)["replicates"].tolist()
+    [True, False]
+    """
+    cols = [c for c in ("status", "fun", "best", "steps", "nfev") if c in runs.columns]
+
+    def same(g: pd.DataFrame) -> bool:
+        if len(g) < 2:
+            return False
+        values = g[cols].astype(object).where(g[cols].notna(), "nan")
+        return bool((values.nunique(dropna=False) <= 1).all())
+
+    g = runs.groupby(["problem_id", "optimizer_id"], sort=True)
+    return pd.DataFrame({"seeds": g.size(), "replicates": g[cols].apply(same)}).reset_index()
+
+
 def competition_places(values, *, decimals: int = 9) -> list[str]:
     """Standard competition ranking ("1224") of sorted-or-not ``values`` (lower is better):
     the place is one plus the number of strictly better values, and a place shared by

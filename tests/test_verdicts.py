@@ -279,3 +279,23 @@ def test_axes_default_to_evaluations_pool_dimensions_mark_divergence_and_name_th
     assert len(gap_targets) == 51
     assert "COCO's absolute targets" not in " ".join(str(getattr(b, "items", "")) for s in report.sections
                                                     for b in s.blocks)
+
+
+# ---------------------------------------------------------------------------------------
+# 7. Seed noise claims are true
+# ---------------------------------------------------------------------------------------
+def test_identical_seeds_are_called_replicates_and_no_seed_noise_is_claimed(tmp_path):
+    from optbench.report import build_report
+
+    runs = [record(f"{p}-{o}-{seed}", p, o, seed, [1.0, final])  # the same result for every seed
+            for p, finals in (("p1", {"lbfgs": 1e-9, "gd": 1e-2}), ("p2", {"lbfgs": 1e-9, "gd": 1e-3}))
+            for o, final in finals.items() for seed in range(3)]
+    report, _ = build_report(store_of(tmp_path, runs))
+    ranking = next(s for s in report.sections if s.id == "ranking")
+    text = " ".join(str(getattr(b, "items", getattr(b, "text", ""))) for b in ranking.blocks)
+    assert ("Seeds are replicates (standard start, deterministic method): no seed noise measured; use "
+            "start=random") in text
+    assert "beyond seed noise" not in text.replace("claimed to be beyond seed noise", "")
+    assert "bootstrap CI over seeds;" not in text and "no seed noise measured)" in text
+    table = next(b for b in ranking.blocks if getattr(b, "title", "").startswith("Rank per problem"))
+    assert table.frame["lbfgs"].tolist() == ["1.00 (replicates)"] * 2

@@ -225,16 +225,35 @@ def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame, common: metrics.
         f"{common.instances} instance{'s' if common.instances != 1 else ''} (problem × seed) on {common.problems} "
         f"problem{'s' if common.problems != 1 else ''}. In brackets: the {pct} percentile bootstrap confidence "
         f"interval over seeds ({rk.resamples} resamples of each problem's seeds, paired across optimizers).")]
-    items = [f"{row.place} {row.optimizer_id} ranks {_ci(row.mean_rank, row.rank_low, row.rank_high)} "
-             f"({pct} bootstrap CI over seeds; {row.problems} problem{'s' if row.problems != 1 else ''})"
-             for row in ov.itertuples(index=False)]
+    replicates = metrics.seed_replicates(common.runs)
+    several = replicates[replicates["seeds"] >= 2]
+    replicated = several[several["replicates"]]
+    no_noise = len(several) > 0 and bool(several["replicates"].all())
+    if no_noise:  # every seed the same run: a bootstrap over them measures nothing
+        items = [f"{row.place} {row.optimizer_id} ranks {row.mean_rank:.2f} "
+                 f"({row.problems} problem{'s' if row.problems != 1 else ''}; no seed noise measured)"
+                 for row in ov.itertuples(index=False)]
+    else:
+        items = [f"{row.place} {row.optimizer_id} ranks {_ci(row.mean_rank, row.rank_low, row.rank_high)} "
+                 f"({pct} bootstrap CI over seeds; {row.problems} problem{'s' if row.problems != 1 else ''})"
+                 for row in ov.itertuples(index=False)]
     blocks.append(Bullets(items))
     if len(common.apart):
         blocks.append(Paragraph("Not ranked overall (they did not run every instance the ranked optimizers ran; "
                                 "their runs are in the tables and figures per problem):"))
         blocks.append(Bullets([f"{row.optimizer_id}: {row.missing}" for row in common.apart.itertuples(index=False)]))
+    if len(replicated):
+        note = metrics.REPLICATES_NOTE[0].upper() + metrics.REPLICATES_NOTE[1:]
+        which = ("on every problem" if no_noise else
+                 f"in {len(replicated)} of {len(several)} problem × optimizer cells ("
+                 + ", ".join(f"{r.problem_id} / {r.optimizer_id}" for r in replicated.head(8).itertuples(index=False))
+                 + (", …" if len(replicated) > 8 else "") + ")")
+        blocks.append(Paragraph(f"{note} -- {which}: every seed produced the same final value and counts, so a "
+                                "bootstrap over them collapses to a point. No order below is claimed to be beyond "
+                                "seed noise."))
     verdicts = []
-    for a, b in zip(ov.itertuples(index=False), list(ov.itertuples(index=False))[1:]):
+    pairs = [] if len(replicated) else zip(ov.itertuples(index=False), list(ov.itertuples(index=False))[1:])
+    for a, b in pairs:
         if a.rank_high < b.rank_low:
             verdicts.append(f"{a.optimizer_id} ranks ahead of {b.optimizer_id} beyond seed noise "
                             f"(their {pct} intervals do not overlap).")
@@ -243,7 +262,9 @@ def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame, common: metrics.
                             f"(their {pct} intervals overlap).")
     if verdicts:
         blocks.append(Bullets(verdicts))
-    if n_seeds.min() < 2:
+    if no_noise:
+        pass  # said above: the seeds measured nothing
+    elif n_seeds.min() < 2:
         blocks.append(Paragraph("Some problems have a single seed: their intervals cannot show seed noise "
                                 "(they collapse to the point estimate). Run more seeds for uncertainty."))
     elif n_seeds.min() < 5:
@@ -251,14 +272,16 @@ def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame, common: metrics.
                                 "resamples and its intervals tend to be too narrow: read 'beyond seed noise' as "
                                 "indicative, and run more seeds to confirm."))
     pp = rk.per_problem
-    wide = pp.assign(cell=[_ci(r, lo, hi) for r, lo, hi in zip(pp["rank"], pp["rank_low"], pp["rank_high"])]
+    same = {(r.problem_id, r.optimizer_id) for r in replicated.itertuples(index=False)}
+    wide = pp.assign(cell=[f"{r:.2f} (replicates)" if (p, o) in same else _ci(r, lo, hi) for p, o, r, lo, hi
+                           in zip(pp["problem_id"], pp["optimizer_id"], pp["rank"], pp["rank_low"], pp["rank_high"])]
                      ).pivot(index="problem_id", columns="optimizer_id", values="cell").fillna("")
     winners = pp.loc[pp.groupby("problem_id")["rank"].idxmin()].set_index("problem_id")["optimizer_id"]
     wide = wide.reindex(columns=list(ov["optimizer_id"]))
     extra = pd.DataFrame({"best": winners, "seeds": n_seeds, "judged by": _judged_by(runs_ref)}).reindex(wide.index)
     table = pd.concat([wide, extra], axis=1).reset_index().rename(columns={"index": "problem_id"})
     blocks.append(Table.from_frame(
-        "Rank per problem, with its bootstrap CI over seeds", table,
+        "Rank per problem, with its bootstrap CI over seeds (none where the seeds are replicates)", table,
         "judged by: the final value ranked -- f − f* (f* the known minimum), f − best observed (the best value any "
         "run reached on that problem and seed: the gap compares the runs with each other, not with the optimum), "
         "or the test loss − best observed."))
