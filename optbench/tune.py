@@ -471,7 +471,7 @@ def run_protocol(suite: Suite, settings: TuneSettings, store, *, output: str | P
     claim_labels(tuned_jobs, store, log)
     keys = {j.key for j in tuned_jobs}
     defaults = [j for j in default_jobs if j.key not in keys]
-    log(f"evaluating on seeds {suite.seeds}: {len(tuned_jobs)} tuned runs (label {TUNED_PREFIX}{suite.name}) and "
+    log(f"evaluating on seeds {list(suite.seeds)}: {len(tuned_jobs)} tuned runs (label {TUNED_PREFIX}{suite.name}) and "
         f"{len(default_jobs)} with the default hyperparameters (label {suite.name})")
     summary = execute(tuned_jobs + defaults, store, log=log, **execution)
     outcome.tuned_keys = [j.key for j in tuned_jobs]
