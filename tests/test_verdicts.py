@@ -299,3 +299,25 @@ def test_identical_seeds_are_called_replicates_and_no_seed_noise_is_claimed(tmp_
     assert "bootstrap CI over seeds;" not in text and "no seed noise measured)" in text
     table = next(b for b in ranking.blocks if getattr(b, "title", "").startswith("Rank per problem"))
     assert table.frame["lbfgs"].tolist() == ["1.00 (replicates)"] * 2
+
+
+# ---------------------------------------------------------------------------------------
+# 8. The run header counts right
+# ---------------------------------------------------------------------------------------
+def test_run_header_claims_a_grid_only_when_the_runs_are_one():
+    from types import SimpleNamespace
+
+    from optbench.cli import run_header
+
+    budget = optbench.Budget(max_steps=10)
+
+    def job(problem, lr, seed):
+        return SimpleNamespace(problem=problem, problem_params={}, budget=budget, dtype="float64", optimizer="gd",
+                               hyperparameters={"lr": lr}, seed=seed)
+
+    # tuned learning rates differ by problem: 2 problems x 1 optimizer x 5 seeds = 10 runs, 2 configurations
+    tuned = [job(p, lr, s) for p, lr in (("a", 0.1), ("b", 0.01)) for s in range(5)]
+    assert run_header("e", tuned, "r.sqlite") == (
+        "experiment e: 10 runs (2 problems, 2 optimizer configurations, 5 seeds: not every combination) -> r.sqlite")
+    grid = [job(p, lr, s) for p in "ab" for lr in (0.1, 0.01) for s in range(5)]
+    assert run_header("e", grid, "r.sqlite") == "experiment e: 20 runs (2 problems x 2 optimizers x 5 seeds) -> r.sqlite"
