@@ -10,6 +10,7 @@ optimizer has the same colour everywhere. Text drawn in figures goes through
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -136,49 +137,54 @@ MIN_TICKS = 4  # labelled ticks on every numeric axis of every panel
 MIN_LOG_FACTOR = 5.0  # a log axis spans at least this factor (mantissas 1..9 then give >= 4 ticks)
 
 
-def _power_of_ten(value: float, _pos=None) -> str:
+def _power_of_ten(value: float, _pos=None, plain: bool = False) -> str:
     """A log-axis label in plain Unicode, short enough for the panel's margin: ``10⁻³``,
-    ``2×10⁻³`` (matplotlib's default log labels go through mathtext, whose parser was a
-    noticeable share of the rendering time, and grow wider than the margin); plain ``%g``
-    between 0.01 and 1000."""
-    if value <= 0:
-        return ""
+    ``2×10⁻³``, or with ``plain`` ``%g`` (``0.02``; for axes whose ticks all lie between 0.01
+    and 1000). matplotlib's default log labels go through mathtext, whose parser was a
+    noticeable share of the rendering time, and grow wider than the margin."""
+    if value == 0:
+        return "0"
+    if value < 0:
+        return "−" + _power_of_ten(-value, plain=plain)
+    if plain:
+        return f"{value:g}"
     exponent = math.floor(math.log10(value) + 1e-9)
     mantissa = value / 10.0**exponent
     if abs(mantissa - round(mantissa)) < 1e-6:
         mantissa = round(mantissa)
-    if mantissa == 1:
-        return "10" + str(exponent).translate(_SUPERSCRIPT)
-    if -2 <= exponent <= 2:
-        return f"{value:.3g}"
-    return f"{mantissa:.2g}×10" + str(exponent).translate(_SUPERSCRIPT)
+    power = "10" + str(exponent).translate(_SUPERSCRIPT)
+    return power if mantissa == 1 else f"{mantissa:.2g}×{power}"
 
 
 def _log_tick_values(lo: float, hi: float) -> list[float]:
     """At least :data:`MIN_TICKS` ticks in ``[lo, hi]`` (a span of at least :data:`MIN_LOG_FACTOR`):
-    every k-th decade when there are 4 or more decades (at most 7 ticks), else 1-2-5 or 1..9
-    times the decades."""
+    the first of decades, 1-3, 1-2-5 and 1..9 times the decades that gives 4 or more, thinned
+    to every k-th (through the decades) where there are more than 6 and thinning leaves 4."""
     first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    decades = [10.0**k for k in range(first, last + 1) if lo <= 10.0**k * (1 + 1e-12) and 10.0**k <= hi * (1 + 1e-12)]
-    if len(decades) >= MIN_TICKS:
-        return decades[:: math.ceil(len(decades) / 7)]
     ticks: list[float] = []
-    for mantissas in ((1, 2, 5), range(1, 10)):
-        ticks = [m * 10.0**k for k in range(first, last + 1) for m in mantissas if lo <= m * 10.0**k <= hi]
+    for mantissas in ((1,), (1, 3), (1, 2, 5), range(1, 10)):
+        ticks = [m * 10.0**k for k in range(first, last + 1) for m in mantissas
+                 if lo * (1 - 1e-12) <= m * 10.0**k <= hi * (1 + 1e-12)]
         if len(ticks) >= MIN_TICKS:
             break
-    return ticks
+    if len(ticks) <= 6:
+        return ticks
+    stride = math.ceil(len(ticks) / 6)
+    decade = next((i for i, t in enumerate(ticks) if abs(math.log10(t) - round(math.log10(t))) < 1e-9), 0)
+    thinned = ticks[decade % stride:: stride]  # every k-th tick, through the decades
+    return thinned if len(thinned) >= MIN_TICKS else ticks
 
 
 def _log_ticks(ax, which: str = "xy") -> None:
-    """Readable, cheap log axes: at least :data:`MIN_TICKS` labelled ticks (decades, else
-    1-2-5 or 1..9 times them), short Unicode labels (:func:`_power_of_ten`), no minor ticks
-    (each tick is several artists: hundreds of them made rendering slow). An axis spanning
-    less than a factor :data:`MIN_LOG_FACTOR` (one value, or values close together) is widened
-    about its geometric centre to that factor, so that its ticks say where the values lie."""
+    """Readable, cheap log axes: 4 to 6 labelled ticks (:func:`_log_tick_values`), short
+    Unicode labels (:func:`_power_of_ten`: plain numbers when every tick lies in
+    [0.01, 1000)), no minor ticks (each tick is several artists: hundreds of them made
+    rendering slow). An axis spanning less than a factor :data:`MIN_LOG_FACTOR` (one value,
+    or values close together) is widened about its geometric centre to that factor, so that
+    its ticks say where the values lie. Only base-10 axes: others keep their own ticks."""
     for name in which:
         axis = ax.xaxis if name == "x" else ax.yaxis
-        if axis.get_scale() != "log":
+        if axis.get_scale() != "log" or getattr(axis.get_transform(), "base", 10) != 10:
             continue
         lo, hi = ax.get_xlim() if name == "x" else ax.get_ylim()
         if not (lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi)):
@@ -190,8 +196,10 @@ def _log_ticks(ax, which: str = "xy") -> None:
             lo, hi = centre / half, centre * half
             limits = (hi, lo) if flipped else (lo, hi)
             ax.set_xlim(*limits) if name == "x" else ax.set_ylim(*limits)
-        axis.set_major_locator(FixedLocator(_log_tick_values(lo, hi)))
-        axis.set_major_formatter(FuncFormatter(_power_of_ten))
+        ticks = _log_tick_values(lo, hi)
+        plain = all(0.01 <= t < 1000 for t in ticks)
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_major_formatter(FuncFormatter(functools.partial(_power_of_ten, plain=plain)))
         axis.set_minor_locator(NullLocator())
 
 
@@ -755,7 +763,7 @@ def _symlog_axis(ax, values: np.ndarray) -> None:
     decades = np.unique(np.linspace(math.ceil(math.log10(linthresh)) + 1, hi, 3).round().astype(int))
     pos = [10.0 ** d for d in decades]
     ticks = ([-p for p in reversed(pos)] if (values < 0).any() else []) + [0.0] + pos
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.set_xticks(ticks, [_power_of_ten(t) for t in ticks])
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlim(-10.0 ** hi if (values < 0).any() else -linthresh, 10.0 ** hi)
 
@@ -835,7 +843,7 @@ def eval_metrics(runs: pd.DataFrame, evals: pd.DataFrame, palette: dict[str, str
                 if "loss" in name and (sub["value"] > 0).all():
                     ax.set_yscale("log")
                     _log_ticks(ax, "y")
-                ax.set_title(_label(f"{problem}: {name.replace('_', ' ')}", 40))
+                ax.set_title(_label(f"{problem}: {name.replace('_', ' ')}", 30))
                 ax.set_xlabel("steps")
                 ax.set_ylabel(name.replace("_", " "))
         _legend(fig, entries, anchor)

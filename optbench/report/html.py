@@ -72,7 +72,7 @@ def _block(b) -> str:
 
 def render(report: Report) -> str:
     """The complete HTML document for ``report``."""
-    nav = "".join(f'<a href="#{escape(s.id)}">{escape(s.title)}</a>' for s in report.sections)
+    nav = "\n".join(f'<a href="#{escape(s.id)}">{escape(s.title)}</a>' for s in report.sections)
     body = []
     for s in report.sections:
         body.append(f'<section id="{escape(s.id)}"><h2>{escape(s.title)}</h2>')
