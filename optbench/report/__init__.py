@@ -452,13 +452,33 @@ def _trial_blocks(trials: pd.DataFrame, palette: dict[str, str]) -> list:
                          "(or timed out) trials are counted apart."),
         *figures.sensitivity(trials, palette, _log_dimensions(trials["optimizer"].unique())),
         *figures.expected_best(expected_best_frame(trials), palette),
-        *figures.budget_curves(budget_frame(trials), palette),
+        *_budget_blocks(budget_frame(trials), palette),
     ]
     unsearched = sorted(set(trials["optimizer"][trials["hyperparameters"].map(len) == 0]))
     if unsearched:
         blocks.append(Paragraph("Not in the sensitivity figure (no search space: one trial, the defaults): "
                                 + ", ".join(unsearched) + "."))
     return blocks
+
+
+def _budget_blocks(curves: pd.DataFrame, palette: dict[str, str]) -> list:
+    """Tuned performance against the tuning budget (b = 1, 2, 4, ... and the largest): every
+    study's best of the first b trials and their median, as a table and a figure."""
+    from . import figures
+
+    if curves.empty:
+        return []
+    largest = curves.groupby(["problem_id", "optimizer"])["budget"].transform("max")
+    shown = curves[(curves["budget"] & (curves["budget"] - 1)).eq(0) | curves["budget"].eq(largest)]
+    g = shown.sort_values("seed").groupby(["problem_id", "optimizer", "budget"])
+    table = pd.DataFrame({"studies": g.size(), "median_best": g["best"].median(),
+                          "per_study": g["best"].agg(lambda s: " / ".join(fmt_value(v) for v in s))}).reset_index()
+    return [Table.from_frame("Tuned performance against the tuning budget", table,
+                             "The best result (test loss or final gap, on the tuning seeds) of the first b trials of "
+                             "each study's sequence: b = 1 is the registered defaults (one-shot), the largest b the "
+                             "full tuning; per_study: each independent study (its own tuning seed), median_best "
+                             "their median (AlgoPerf takes the median over studies)."),
+            *figures.budget_curves(curves, palette)]
 
 
 def _log_dimensions(optimizers) -> set[str]:
