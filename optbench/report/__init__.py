@@ -267,7 +267,7 @@ def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame, common: metrics.
     elif n_seeds.min() < 2:
         blocks.append(Paragraph("Some problems have a single seed: their intervals cannot show seed noise "
                                 "(they collapse to the point estimate). Run more seeds for uncertainty."))
-    elif n_seeds.min() < 5:
+    elif n_seeds.min() < 5 and not len(replicated):  # with replicates no order is claimed at all
         blocks.append(Paragraph(f"With as few as {n_seeds.min()} seeds per problem the bootstrap sees few distinct "
                                 "resamples and its intervals tend to be too narrow: read 'beyond seed noise' as "
                                 "indicative, and run more seeds to confirm."))
