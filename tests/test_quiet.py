@@ -16,8 +16,8 @@ def test_commands_on_builtin_suites_emit_no_warnings(tmp_path, monkeypatch, caps
     small = ["--max-steps", "3", "--seeds", "1", "-q"]
     commands = [
         ["run", "quick", *small, "--db", "a.sqlite", "--no-report"],
-        ["report", "--db", "a.sqlite", "-o", "rep-evals", "--x", "evals"],
-        ["tune", "fair", *small, "--budget", "2", "--db", "b.sqlite", "--report", "rep-b", "-o", "tuned.toml"],
+        ["tune", "fair", *small, "--budget", "2", "--db", "b.sqlite", "--no-report", "-o", "tuned.toml"],
+        ["report", "--db", "b.sqlite", "-o", "rep-b", "--x", "evals"],  # trials, tuned and default runs
         ["compare", "a.sqlite", "a.sqlite"],
     ]
     for argv in commands:
