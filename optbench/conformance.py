@@ -140,6 +140,10 @@ class _CountingInstance(AnalyticInstance):
 
         return FlatObjective(f, self.params)
 
+    def analysis_objective(self) -> FlatObjective:
+        """The runner's gradient norms and spectrum are not the optimizer's evaluations."""
+        return FlatObjective(self.problem.f, self.params)
+
 
 class _DefaultDeviceRecorder(TorchFunctionMode):
     """Records tensor factories called without ``device=`` that return a tensor with dim >= 1."""

@@ -401,7 +401,7 @@ def _gradient_norm(inst: Instance, where: str) -> tuple[float | None, str | None
     """
     from .endpoint import gradient_norms, guarded
 
-    flat = inst.flat_objective()
+    flat = inst.analysis_objective()
     norm, why = guarded(lambda: float(gradient_norms(flat.f, flat.x())))
     return norm, None if why is None else f"{where} gradient unavailable: {why}"
 
@@ -420,7 +420,7 @@ def _final_spectrum(record: RunRecord, inst: Instance) -> None:
     from .endpoint import guarded
     from .spectrum import hessian_spectrum
 
-    flat = inst.flat_objective()
+    flat = inst.analysis_objective()
     analytic = isinstance(inst, AnalyticInstance)
     # a training problem's dense Hessian costs `dim` HVPs on the full data: Lanczos above 200
     spec, why = guarded(lambda: hessian_spectrum(flat.f, flat.x(), max_dense=2000 if analytic else 200,

@@ -159,7 +159,7 @@ def test_kill_9_at_any_moment_loses_nothing(story):
 def test_resume_computes_only_what_is_missing(story):
     done = len(story["seen"][-1])
     assert f"{done} of {N_RUNS} runs already in kill.sqlite; computing the {N_RUNS - done} missing" in story["final"]
-    assert f"{N_RUNS - done} computed, {done} from the store" in story["final"]
+    assert f"{N_RUNS - done} computed now, {done} found in the store" in story["final"]
 
 
 def test_interrupted_and_resumed_equals_uninterrupted(story):

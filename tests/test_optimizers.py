@@ -278,7 +278,9 @@ def test_every_optimizer_lowers_the_sphere(name):
     if spec.param_ndim is not None:  # a matrix method (muon): the sphere has no weight matrix
         assert rec.status == "not-applicable", rec.message
         return
-    assert rec.status in ("budget", "converged"), rec.message
+    # a method that lands on the minimum (g ~ 1e-16) and then cannot move stops there
+    assert rec.status in ("budget", "converged") or (rec.status == "stopped" and "no progress" in rec.message
+                                                      and rec.grad_norm < 1e-12 * rec.grad_norm0), rec.message
     assert rec.fun < rec.f0
 
 
