@@ -35,9 +35,9 @@ _EXPORTS = {
     "Budget": "optbench.runner",
     "RunRecord": "optbench.runner",
     "DriverTask": "optbench.runner",
-    "load": "optbench.store",
+    "load": "optbench.experiment",
     "Store": "optbench.store",
-    "Results": "optbench.store",
+    "Results": "optbench.experiment",
     "OptbenchError": "optbench.errors",
 }
 

@@ -2,7 +2,7 @@
 
 :func:`run_suite` is ``optbench run`` as a function: it runs a suite, or a selection in the
 command line's syntax, into a results database (skipping the runs already there) and returns
-the :class:`~optbench.store.Results` of exactly those runs: tidy pandas frames ``runs``,
+the :class:`Results` of exactly those runs: tidy pandas frames ``runs``,
 ``traces`` and ``evals``, each with ``problem_id`` and ``optimizer_id``, plus
 ``results.report(out_dir)`` and ``results.figures()`` (matplotlib figures)::
 
@@ -19,6 +19,32 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import ConfigError
+from .store import Results as StoredResults
+from .store import Store
+
+
+class Results(StoredResults):
+    """Stored runs as tidy frames (:class:`optbench.store.Results`), plus their report and
+    figures. It lives here, above both the store and the report, so that the store never
+    imports the report (data flows store -> metrics -> report)."""
+
+    def report(self, out_dir, **options) -> dict[str, Path]:
+        """Write the HTML/Markdown/CSV report of these runs into ``out_dir``; ``options`` and the
+        returned paths are those of :func:`optbench.report.write_report`."""
+        from .report import write_report
+
+        return write_report(self, out_dir, **options)
+
+    def figures(self, **options) -> dict:
+        """The report's figures as matplotlib figures by id (:func:`optbench.report.report_figures`)."""
+        from .report import report_figures
+
+        return report_figures(self, **options)
+
+
+def load(path: str | Path) -> Results:
+    """Open a results database read-only and return its tidy frames, report and figures."""
+    return Results(Store(path, readonly=True))
 
 
 def run_suite(
@@ -71,13 +97,12 @@ def run_suite(
 
     Returns
     -------
-    optbench.store.Results
+    Results
         The runs of this call (those just computed and those already stored), their traces
         and evaluation-point metrics.
     """
     from .execute import execute
     from .registry import load_plugin
-    from .store import Results, Store
     from .suite import check_experiment_name, experiment_name, select_suite
 
     for path in plugins:

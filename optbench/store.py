@@ -499,19 +499,6 @@ class Results:
         out.experiments = self.experiments[self.experiments["key"].isin(keys)].reset_index(drop=True)
         return out
 
-    def report(self, out_dir, **options) -> dict[str, Path]:
-        """Write the HTML/Markdown/CSV report of these runs into ``out_dir``; ``options`` and the
-        returned paths are those of :func:`optbench.report.write_report`."""
-        from .report import write_report
-
-        return write_report(self, out_dir, **options)
-
-    def figures(self, **options) -> dict:
-        """The report's figures as matplotlib figures by id (:func:`optbench.report.report_figures`)."""
-        from .report import report_figures
-
-        return report_figures(self, **options)
-
     def trajectory(self, key: str) -> np.ndarray | None:
         """The iterates ``x_j`` of a low-dimensional run, shape ``(rows, dim)``, or None."""
         with _sqlite_errors(self.path, "read"):

@@ -215,7 +215,7 @@ def test_logistic_regression_bounds_use_the_bounding_constants():
     assert guarantee_for(optbench.get_optimizer("momentum"), hb, logreg.constants(), stochastic=False) is None
     import pandas as pd
 
-    from optbench.theory import beyond_proof
+    from optbench.theory_checks import beyond_proof
 
     runs = pd.DataFrame({"key": ["a", "b"], "problem": "logreg-binary", "problem_params": [logreg.params] * 2,
                          "optimizer": "momentum", "hyperparameters": [hb, {"lr": 0.1, "momentum": 0.9}],
@@ -236,7 +236,7 @@ def test_only_theory_settings_are_checked():
 
 def test_report_theory_section_flags_violations_and_draws_bounds(tmp_path):
     from optbench.report.rates import theory_section
-    from optbench.theory import bound_curves, theory_checks, theory_ids
+    from optbench.theory_checks import bound_curves, theory_checks, theory_ids
 
     store = optbench.Store(tmp_path / "t.sqlite")
     budget = optbench.Budget(max_steps=40, target_gap=1e-10)
@@ -265,7 +265,7 @@ def test_report_theory_section_flags_violations_and_draws_bounds(tmp_path):
 
 # -- point 5: the kappa sweep -------------------------------------------------------------
 def test_kappa_sweep_slopes_are_one_and_one_half():
-    from optbench.theory import kappa_sweep, sweep_slopes, theory_checks
+    from optbench.theory_checks import kappa_sweep, sweep_slopes, theory_checks
 
     import pandas as pd
 

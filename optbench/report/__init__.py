@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .. import metrics, theory
+from .. import metrics, theory_checks
 from ..errors import ConfigError
 from ..export import tidy_runs
 from ..labels import configuration_labels
@@ -88,7 +88,7 @@ def _select(results, experiment: str | None, *, one_experiment: bool = True) -> 
     tuning = SimpleNamespace(runs=runs.assign(problem_id=configuration_labels(runs)[0]),
                              evals=evals)
     compared = _compared(runs)
-    compared = compared.assign(optimizer_id=theory.theory_ids(compared)) if len(compared) else compared
+    compared = compared.assign(optimizer_id=theory_checks.theory_ids(compared)) if len(compared) else compared
     if compared.empty:
         raise ConfigError("these results hold only tuning trials; evaluate the tuned configurations first "
                           "(optbench tune SUITE, or optbench run --tuned FILE)")
@@ -216,8 +216,8 @@ def _ranking_section(rk: metrics.Ranks, runs_ref: pd.DataFrame, common: metrics.
     pct = f"{100 * rk.level:g}%"
     tested = (runs_ref["verdict"] == metrics.TEST_METRIC).any()
     blocks = [Paragraph(
-        f"Overall ranking (place 1 = best; a shared place reads 3=). On each problem the optimizers are ranked by "
-        f"the median over seeds of the final gap f − f_ref"
+        "Overall ranking (place 1 = best; a shared place reads 3=). On each problem the optimizers are ranked by "
+        "the median over seeds of the final gap f − f_ref"
         + (" -- on training problems with a test split, of the final test loss minus the best test loss any run "
            "reached (best observed): held-out data, since the training loss rewards overfitting" if tested else "")
         + f"; gaps below {rk.floor:g} tie and are ordered by the "
@@ -601,8 +601,8 @@ def build_report(results, *, x: str = "evals", experiment: str | None = None, su
 
     palette = figures.make_palette(runs["optimizer_id"])
     measure = metrics.measure_column(x)
-    checks = theory.theory_checks(train_runs, traces)
-    conv = figures.convergence(train_ref, traces, palette, x, theory.bound_curves(checks, train_runs, traces))
+    checks = theory_checks.theory_checks(train_runs, traces)
+    conv = figures.convergence(train_ref, traces, palette, x, theory_checks.bound_curves(checks, train_runs, traces))
     prof = figures.performance_profiles(hits, palette) + figures.data_profiles(hits, dims, palette)
     pooled = metrics.pools_dimensions(dims, common.runs["problem_id"])  # COCO: evaluations / dimension
     ecdf = figures.ecdfs(hits, common.runs, palette, measure, dims=dims if pooled else None, ladder=targets)

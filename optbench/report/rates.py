@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import theory
+from .. import theory, theory_checks
 from .content import Bullets, Figure, Paragraph, Section, Table
 
 SWEEP_TARGET = 1e-8
@@ -23,7 +23,7 @@ SWEEP_TARGET = 1e-8
 
 def theory_section(runs: pd.DataFrame, traces: pd.DataFrame, checks: pd.DataFrame, palette: dict[str, str]) -> Section | None:
     """The section, or ``None`` when no run is covered by a guarantee and nothing was swept over kappa."""
-    sweep = theory.kappa_sweep(runs, traces, checks, SWEEP_TARGET)
+    sweep = theory_checks.kappa_sweep(runs, traces, checks, SWEEP_TARGET)
     if checks.empty and sweep.empty:
         return None
     blocks: list = [Paragraph(
@@ -38,7 +38,7 @@ def theory_section(runs: pd.DataFrame, traces: pd.DataFrame, checks: pd.DataFram
         "inner CG at a tolerance.")]
     if not checks.empty:
         blocks += _check_blocks(checks)
-    unproven = theory.beyond_proof(runs)
+    unproven = theory_checks.beyond_proof(runs)
     if unproven:
         blocks.append(Paragraph(
             "Not checked, because their bound is proven on quadratics only (heavy ball can even fail to converge on "
@@ -129,7 +129,7 @@ def _check_blocks(checks: pd.DataFrame) -> list:
 
 
 def _sweep_blocks(sweep: pd.DataFrame, palette: dict[str, str]) -> list:
-    slopes = theory.sweep_slopes(sweep)
+    slopes = theory_checks.sweep_slopes(sweep)
     text = ("How the condition number sets the price: gradient descent needs O(κ log 1/ε) steps, the "
             "accelerated methods (heavy ball on quadratics, Nesterov) O(√κ log 1/ε) -- on log-log axes, slopes 1 "
             "and 1/2. Newton's method does not care about κ on a quadratic (one step).")
