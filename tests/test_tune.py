@@ -59,7 +59,7 @@ def test_sobol_is_the_default_starts_at_the_defaults_and_samples_log_dimensions_
 
 
 def test_random_search_is_seeded_and_starts_at_the_defaults():
-    draw = lambda seed: trial_configs(ADAM.search_space, ADAM.hyperparameters, 6, "random", seed, "adam")  # noqa: E731
+    draw = lambda seed: trial_configs(ADAM.search_space, ADAM.hyperparameters, 6, "random", seed, "adam")
     assert draw(TUNING_SEED_BASE) == draw(TUNING_SEED_BASE) != draw(TUNING_SEED_BASE + 1)
     assert draw(TUNING_SEED_BASE)[0] == {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999}
     assert all(1e-5 <= c["lr"] <= 1.0 and 0.5 <= c["beta1"] <= 0.999 for c in draw(TUNING_SEED_BASE))

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..problem import dense_hessian
+from ..problem import dense_hessian, hessian_vector_products
 
 _NOT_SEARCHING = np.nan
 
@@ -485,24 +485,6 @@ class RowwiseBFGS(RowwiseMethod):
         self.has_H &= ~lost
 
 
-def rowwise_hvp(f, X: Tensor):
-    r"""``V -> (\nabla^2 f(X_i) V_i)_i`` for every row at once, reverse-over-reverse through one
-    gradient graph of ``sum_i f(X_i)`` (rows do not interact, so its Hessian is block diagonal):
-    the batched form of :func:`optbench.problem.hessian_vector_products`."""
-    with torch.enable_grad():
-        Xg = X.detach().requires_grad_(True)
-        (G,) = torch.autograd.grad(f(Xg).sum(), Xg, create_graph=True)
-    if not G.requires_grad:  # the gradient is constant: H = 0
-        return lambda V: torch.zeros_like(Xg)
-
-    def hvp(V: Tensor) -> Tensor:
-        with torch.enable_grad():
-            (HV,) = torch.autograd.grad(G, Xg, V, retain_graph=True, allow_unused=True)
-        return torch.zeros_like(Xg) if HV is None else HV.detach()
-
-    return hvp
-
-
 class RowwiseNewtonCG(RowwiseMethod):
     """``newton-cg`` row by row (:class:`~optbench.optimizers.second_order.NewtonCG`): each row runs
     its own truncated CG (its own tolerance, negative-curvature exit and iteration count; every
@@ -527,7 +509,7 @@ class RowwiseNewtonCG(RowwiseMethod):
         steepest = np.zeros(self.rows, dtype=bool)
         if not running.any():
             return z
-        hvp = rowwise_hvp(self.f, self.x)
+        hvp = hessian_vector_products(self.f, self.x)
         for j in range(self.max_cg):
             Hp = hvp(p)
             self.nhev += running
