@@ -949,13 +949,11 @@ def sensitivity(trials: pd.DataFrame, palette: dict[str, str], log_dims=frozense
     return out
 
 
-def expected_best(curves: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
-    """The expected best metric after ``k`` trials against ``k`` (Sivaprasad et al. 2020), one panel
-    per problem, one line per optimizer. ``curves`` is :func:`optbench.tuning.statistics.expected_best_frame`;
-    an infinite expectation (``k`` draws can all be bad) is left out of the line."""
-    data = curves[np.isfinite(curves["expected_best"].astype(float))]
-    if data.empty:
-        return []
+def _tuning_curves(data: pd.DataFrame, value: str, palette: dict[str, str], draw, *, x_label: str,
+                   y_label: str, fig_id: str, title: str, caption: str) -> list[Figure]:
+    """Curves of the tuning statistics: one panel per problem, one colour per optimizer;
+    ``draw(ax, rows, color)`` draws one optimizer's rows of ``data`` on a panel. The y axis is
+    logarithmic where every ``value`` of the panel is positive."""
     problems = sorted(data["problem_id"].unique())
     optimizers = sorted(data["optimizer"].unique())
     entries = ([Line2D([0], [0], color=_tuning_color(palette, n), lw=2.2) for n in optimizers],
@@ -966,24 +964,40 @@ def expected_best(curves: pd.DataFrame, palette: dict[str, str]) -> list[Figure]
         fig, axes, anchor = _grid(len(chunk), min(3, len(chunk)), entries[1])
         for ax, problem in zip(axes, chunk):
             sub = data[data["problem_id"] == problem]
-            log_y = bool((sub["expected_best"] > 0).all())
+            log_y = bool((sub[value] > 0).all())
             for optimizer, g in sub.groupby("optimizer", sort=True):
-                ax.plot(g["k"], g["expected_best"], "-", color=_tuning_color(palette, optimizer), lw=1.6)
+                draw(ax, g, _tuning_color(palette, optimizer))
             if log_y:
                 ax.set_yscale("log")
                 _log_ticks(ax, "y")
             ax.set_title(_label(problem, 40))
-            ax.set_xlabel("trials k")
+            ax.set_xlabel(x_label)
             label = "test loss" if sub["metric_name"].iloc[0] == "test_loss" else "final f − f_ref"
-            ax.set_ylabel(f"expected best {label}" + (" (log)" if log_y else ""))
+            ax.set_ylabel(y_label.format(label) + (" (log)" if log_y else ""))
         _legend(fig, entries, anchor)
         suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
-        out.append(Figure(f"expected-best-{part}", f"Expected best result after k trials{suffix}",
-                          "The expected best of k trials drawn without replacement from each optimizer's tuning "
-                          "trials, exact from the order statistics (Sivaprasad et al. 2020): a curve that drops "
-                          "fast belongs to an optimizer that is easy to tune. Missing points: k draws could all "
-                          "have diverged or failed, so the expectation is infinite.", fig))
+        out.append(Figure(f"{fig_id}-{part}", f"{title}{suffix}", caption, fig))
     return out
+
+
+def expected_best(curves: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
+    """The expected best metric after ``k`` trials against ``k`` (Sivaprasad et al. 2020), one panel
+    per problem, one line per optimizer. ``curves`` is :func:`optbench.tuning.statistics.expected_best_frame`;
+    an infinite expectation (``k`` draws can all be bad) is left out of the line."""
+    data = curves[np.isfinite(curves["expected_best"].astype(float))]
+    if data.empty:
+        return []
+
+    def draw(ax, g, color):
+        ax.plot(g["k"], g["expected_best"], "-", color=color, lw=1.6)
+
+    return _tuning_curves(
+        data, "expected_best", palette, draw, x_label="trials k", y_label="expected best {}",
+        fig_id="expected-best", title="Expected best result after k trials",
+        caption="The expected best of k trials drawn without replacement from each optimizer's tuning "
+                "trials, exact from the order statistics (Sivaprasad et al. 2020): a curve that drops "
+                "fast belongs to an optimizer that is easy to tune. Missing points: k draws could all "
+                "have diverged or failed, so the expectation is infinite.")
 
 
 def budget_curves(curves: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
@@ -993,39 +1007,21 @@ def budget_curves(curves: pd.DataFrame, palette: dict[str, str]) -> list[Figure]
     data = curves[np.isfinite(curves["best"].astype(float))]
     if data.empty:
         return []
-    problems = sorted(data["problem_id"].unique())
-    optimizers = sorted(data["optimizer"].unique())
-    entries = ([Line2D([0], [0], color=_tuning_color(palette, n), lw=2.2) for n in optimizers],
-               [_label(n, 34) for n in optimizers])
-    out = []
-    chunks = _chunks(problems, MAX_PANELS)
-    for part, chunk in enumerate(chunks, 1):
-        fig, axes, anchor = _grid(len(chunk), min(3, len(chunk)), entries[1])
-        for ax, problem in zip(axes, chunk):
-            sub = data[data["problem_id"] == problem]
-            log_y = bool((sub["best"] > 0).all())
-            for optimizer, g in sub.groupby("optimizer", sort=True):
-                color = _tuning_color(palette, optimizer)
-                for _, study in g.groupby("seed"):
-                    ax.plot(study["budget"], study["best"], "-", color=color, lw=0.6, alpha=0.45)
-                median = g.groupby("budget")["best"].median()
-                ax.plot(median.index, median.to_numpy(), "-", color=color, lw=1.8)
-            ax.set_xscale("log", base=2)
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-            if log_y:
-                ax.set_yscale("log")
-                _log_ticks(ax, "y")
-            ax.set_title(_label(problem, 40))
-            ax.set_xlabel("tuning budget b (trials, log)")
-            label = "test loss" if sub["metric_name"].iloc[0] == "test_loss" else "final f − f_ref"
-            ax.set_ylabel(f"best {label} of b" + (" (log)" if log_y else ""))
-        _legend(fig, entries, anchor)
-        suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
-        out.append(Figure(f"budget-{part}", f"Tuned performance against the tuning budget{suffix}",
-                          "The best result of the first b trials of each tuning sequence (b = 1: the registered "
-                          "defaults, one-shot; Schmidt, Schneider & Hennig 2021), on the tuning seeds: thick lines "
-                          "the median over independent studies, thin lines each study.", fig))
-    return out
+
+    def draw(ax, g, color):
+        for _, study in g.groupby("seed"):
+            ax.plot(study["budget"], study["best"], "-", color=color, lw=0.6, alpha=0.45)
+        median = g.groupby("budget")["best"].median()
+        ax.plot(median.index, median.to_numpy(), "-", color=color, lw=1.8)
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+
+    return _tuning_curves(
+        data, "best", palette, draw, x_label="tuning budget b (trials, log)", y_label="best {} of b",
+        fig_id="budget", title="Tuned performance against the tuning budget",
+        caption="The best result of the first b trials of each tuning sequence (b = 1: the registered "
+                "defaults, one-shot; Schmidt, Schneider & Hennig 2021), on the tuning seeds: thick lines "
+                "the median over independent studies, thin lines each study.")
 
 
 def tuned_vs_default(table: pd.DataFrame, palette: dict[str, str]) -> list[Figure]:
