@@ -1,4 +1,5 @@
-"""What a run ran on: package versions, device name, optbench version and git commit."""
+"""What a run ran on: package versions, device name, optbench version and git commit, and the
+machine's calibration figure (:mod:`optbench.calibration`)."""
 from __future__ import annotations
 
 import functools
@@ -85,9 +86,13 @@ def device_name(device) -> str:
     return platform.processor() or platform.machine() or "cpu"
 
 
-def environment(device) -> dict[str, str | None]:
-    """Environment metadata recorded with every run."""
+def environment(device) -> dict[str, str | float | None]:
+    """Environment metadata recorded with every run; ``calibration_seconds`` (a float) and
+    ``calibration_workload`` come from :func:`optbench.calibration.calibration`, timed on
+    ``device`` once per process and thread count."""
     import torch
 
+    from .calibration import calibration
+
     return {**_static_environment(), "torch_threads": str(torch.get_num_threads()), "device_name": device_name(device),
-            "argv": " ".join(sys.argv[:1])}
+            "argv": " ".join(sys.argv[:1]), **calibration(device)}
