@@ -153,8 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the experiment to report (a suite's runs are the experiment of its name); default: every "
                         "experiment of the database, one report each (see `optbench list experiments`)")
     p.add_argument("-o", "--output", help="output directory (default reports/<db name>)")
-    p.add_argument("--x", choices=["evals", "steps", "seconds"], default="evals",
-                   help="x-axis of convergence plots and ECDFs (default evals: function+gradient evaluations)")
+    p.add_argument("--x", choices=["evals", "steps", "seconds", "calibrated"], default="evals",
+                   help="x-axis of convergence plots and ECDFs (default evals: function+gradient evaluations; "
+                        "calibrated: seconds / the run's calibration figure, comparable between machines)")
     p.add_argument("--targets", choices=["short", "coco"], default="short",
                    help="gap-target ladder: short (1e-1..1e-8, 8 targets) or coco (COCO's 51 targets 1e2..1e-8)")
     _add_plugin(p)

@@ -7,6 +7,15 @@ The columns used are those of ``results.runs`` (one row per run) and ``results.t
 ``j`` is the iterate ``x_j``, ``nfev`` the evaluations needed to know ``f(x_j)``,
 ``seconds`` the optimizer's wall time when ``x_j`` was reached).
 
+Calibrated time
+---------------
+:func:`with_calibrated_time` adds ``calibrated = seconds / calibration_seconds`` to both
+frames, each run divided by the calibration figure of its own process
+(:mod:`optbench.calibration`): "calibrated time units", roughly comparable between machines.
+It is a third cost beside steps and evaluations (the report's ``--x calibrated``); a run
+whose environment has no calibration figure of the current workload (recorded before
+optbench had one) has ``calibrated = NaN`` and is left out of calibrated axes, never guessed.
+
 Counting
 --------
 One convention everywhere (time-to-target tables, ECDFs, profiles, convergence plots and
@@ -78,9 +87,12 @@ TARGET_LADDERS = {"short": GAP_TARGETS, "coco": COCO_TARGETS}
 LADDER_NAMES = {"short": "short ladder 1e-1…1e-8 (8 targets, one per decade)",
                 "coco": "COCO's bbob ladder 1e2…1e-8 (51 targets, five per decade)"}
 REDUCTION_TAUS: tuple[float, ...] = (1e-1, 1e-3, 1e-5, 1e-7)
-MEASURES = {"steps": "step", "evals": "nfev", "seconds": "seconds"}
+MEASURES = {"steps": "step", "evals": "nfev", "seconds": "seconds", "calibrated": "calibrated"}
 """Report x-axis names -> trace columns."""
-MEASURE_LABELS = {"step": "steps", "nfev": "function+gradient evaluations", "seconds": "optimizer time (s)"}
+MEASURE_LABELS = {"step": "steps", "nfev": "function+gradient evaluations", "seconds": "optimizer time (s)",
+                  "calibrated": "calibrated time units (seconds / calibration workload)"}
+TIMES = ("seconds", "calibrated")
+"""The measures that are wall times (floored at 1 ns as costs, see :func:`_cost`)."""
 INSTANCE = ["problem_id", "seed"]
 FAILED_STATUSES = ("diverged", "failed")
 NOT_APPLICABLE = "not-applicable"
@@ -88,7 +100,7 @@ NOT_APPLICABLE = "not-applicable"
 
 
 def measure_column(x: str) -> str:
-    """``"steps" | "evals" | "seconds"`` (or a trace column name) -> the trace column."""
+    """``"steps" | "evals" | "seconds" | "calibrated"`` (or a trace column name) -> the trace column."""
     if x in MEASURES:
         return MEASURES[x]
     if x in MEASURES.values():
@@ -214,7 +226,8 @@ def verdict_view(runs: pd.DataFrame, traces: pd.DataFrame, evals: pd.DataFrame |
     ``best`` the lowest, ``f0`` the first, no ``f_star`` (so the reference is the best test
     loss any run reached on the instance: "best observed") -- and its trace has one row per
     evaluation point (``step``, the test loss as ``fun``, and the ``nfev`` and ``seconds``
-    of the trace row of that step). Every other run is unchanged. Columns added to every
+    of the trace row of that step, and ``calibrated`` where the traces have it). Every other
+    run is unchanged. Columns added to every
     run: ``verdict`` (the metric's name), ``train_fun`` (the final training objective),
     and ``test_loss``, ``test_accuracy`` (final values where recorded, else NaN).
     Everything downstream -- references, targets, profiles, ECDFs, ranks -- then judges
@@ -238,7 +251,8 @@ def verdict_view(runs: pd.DataFrame, traces: pd.DataFrame, evals: pd.DataFrame |
     out.loc[sel, "f_star"] = np.nan
     if "gap" in out.columns:
         out.loc[sel, "gap"] = np.nan
-    cols, slices = _trace_slices(traces[traces["key"].isin(test_keys)], ("step", "nfev", "seconds"))
+    costs = _cost_columns(traces)
+    cols, slices = _trace_slices(traces[traces["key"].isin(test_keys)], costs)
     parts = []
     for key, g in ev.groupby("key", sort=False):
         a, b = slices.get(key, (0, 0))
@@ -247,10 +261,8 @@ def verdict_view(runs: pd.DataFrame, traces: pd.DataFrame, evals: pd.DataFrame |
         ok = (idx < steps.size) & (steps[np.minimum(idx, max(steps.size - 1, 0))] == g["step"].to_numpy(float)) \
             if steps.size else np.zeros(len(g), dtype=bool)
         part = pd.DataFrame({"key": key, "step": g["step"].to_numpy(), "fun": g["value"].to_numpy(float),
-                             "nfev": np.where(ok, cols["nfev"][a:b][np.minimum(idx, max(b - a - 1, 0))], np.nan)
-                             if steps.size else np.nan,
-                             "seconds": np.where(ok, cols["seconds"][a:b][np.minimum(idx, max(b - a - 1, 0))], np.nan)
-                             if steps.size else np.nan})
+                             **{c: np.where(ok, cols[c][a:b][np.minimum(idx, max(b - a - 1, 0))], np.nan)
+                                if steps.size else np.nan for c in costs[1:]}})
         parts.append(part)
     ids = out.set_index("key")
     test_traces = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["key", "step", "fun"])
@@ -265,6 +277,43 @@ def seconds_per_step(runs: pd.DataFrame) -> pd.Series:
     """Optimizer wall time per step of each run, ``seconds / steps`` (NaN with no step)."""
     steps = pd.to_numeric(runs["steps"], errors="coerce").astype(float)
     return pd.to_numeric(runs["seconds"], errors="coerce").astype(float) / steps.where(steps > 0)
+
+
+def calibration_figures(runs: pd.DataFrame) -> pd.Series:
+    """Each run's ``calibration_seconds`` from its environment (aligned with ``runs``); NaN
+    where there is none, it is not a positive finite number, or it timed another workload
+    than :data:`optbench.calibration.WORKLOAD` (figures of two workloads never divide).
+
+    >>> env = {"calibration_seconds": 0.2, "calibration_workload": "adam-mlp32x64x1-b256-f32-200steps-v1"}
+    >>> calibration_figures(pd.DataFrame({"environment": [env, {}, None]})).tolist()
+    [0.2, nan, nan]
+    """
+    from .calibration import WORKLOAD
+
+    def figure(env) -> float:
+        if not isinstance(env, dict) or env.get("calibration_workload") != WORKLOAD:
+            return np.nan
+        try:
+            value = float(env.get("calibration_seconds"))
+        except (TypeError, ValueError):
+            return np.nan
+        return value if np.isfinite(value) and value > 0 else np.nan
+
+    envs = runs["environment"] if "environment" in runs.columns else pd.Series(None, index=runs.index, dtype=object)
+    return pd.Series([figure(e) for e in envs], index=runs.index, dtype=float)
+
+
+def with_calibrated_time(runs: pd.DataFrame, traces: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``runs`` and ``traces`` with the column ``calibrated = seconds / calibration_seconds``
+    (:func:`calibration_figures`; each trace row divided by its run's figure): NaN for a run
+    without a calibration figure."""
+    figures = calibration_figures(runs)
+    by_key = pd.Series(figures.to_numpy(), index=runs["key"].to_numpy())
+    by_key = by_key[~by_key.index.duplicated()]
+    runs = runs.assign(calibrated=pd.to_numeric(runs["seconds"], errors="coerce").astype(float) / figures)
+    per_row = traces["key"].map(by_key).astype(float) if len(traces) else pd.Series(dtype=float)
+    traces = traces.assign(calibrated=pd.to_numeric(traces["seconds"], errors="coerce").astype(float) / per_row)
+    return runs, traces
 
 
 # ---------------------------------------------------------------------------------------
@@ -283,6 +332,11 @@ def _first_hits(fun: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     idx = np.searchsorted(neg, -thresholds, side="left")
     idx = np.where(np.isnan(thresholds), fun.size, idx)
     return np.where(idx < fun.size, idx, -1)
+
+
+def _cost_columns(traces: pd.DataFrame) -> tuple[str, ...]:
+    """The cost columns of ``traces``: step, nfev, seconds, and calibrated where present."""
+    return ("step", "nfev", "seconds") + (("calibrated",) if "calibrated" in traces.columns else ())
 
 
 def _trace_slices(traces: pd.DataFrame, columns: tuple[str, ...]):
@@ -304,8 +358,9 @@ def hitting_times(runs: pd.DataFrame, traces: pd.DataFrame, *, gaps=GAP_TARGETS,
     """First hitting of every target by every run: one row per (run, target).
 
     Columns: ``key, problem_id, optimizer_id, seed, kind ("gap" | "reduction"), target
-    (t or tau), threshold (on f), hit, step, nfev, seconds`` -- the step, evaluation
-    count and optimizer time at the first iterate with ``f(x_j) <= threshold``, ``inf``
+    (t or tau), threshold (on f), hit, step, nfev, seconds`` (and ``calibrated`` where the
+    traces have it) -- the step, evaluation count and optimizer time at the first iterate
+    with ``f(x_j) <= threshold``, ``inf``
     when never reached (including runs without a trace). Thresholds:
     ``f_ref + t`` for a gap target, ``f_ref + tau (f(x_0) - f_ref)`` for the reduction test.
 
@@ -320,11 +375,12 @@ def hitting_times(runs: pd.DataFrame, traces: pd.DataFrame, *, gaps=GAP_TARGETS,
     ref = with_reference(runs)
     gaps = np.asarray(list(gaps), dtype=float)
     taus = np.asarray(list(taus), dtype=float)
-    cols, slices = _trace_slices(traces, ("fun", "step", "nfev", "seconds"))
+    costs = _cost_columns(traces)
+    cols, slices = _trace_slices(traces, ("fun",) + costs)
     n_targets = gaps.size + taus.size
     keys, f_refs = ref["key"].to_numpy(dtype=object), ref["f_ref"].to_numpy(float)
     thresholds = np.empty((len(ref), n_targets))
-    found = {c: np.full((len(ref), n_targets), np.inf) for c in ("step", "nfev", "seconds")}
+    found = {c: np.full((len(ref), n_targets), np.inf) for c in costs}
     hit = np.zeros((len(ref), n_targets), dtype=bool)
     for i, (key, f_ref) in enumerate(zip(keys, f_refs)):
         a, b = slices.get(key, (0, 0))
@@ -356,8 +412,9 @@ def success_rate(hits: pd.DataFrame) -> pd.DataFrame:
 
 def time_to_target(hits: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     r"""Per (problem_id, optimizer_id, kind, target): success counts, the median steps /
-    evaluations / seconds to the target over all runs (``inf`` when fewer than half
-    succeeded), and COCO's average running time in evaluations (Price 1997; Hansen et al.
+    evaluations / seconds (and calibrated time, where ``hits`` has it) to the target over all
+    runs (``inf`` when fewer than half succeeded; NaN calibrated time when a run has no
+    calibration figure), and COCO's average running time in evaluations (Price 1997; Hansen et al.
     2021)
 
     .. math:: \mathrm{aRT} = \frac{\sum_{\text{successful}} \mathrm{nfev}_{\text{hit}}
@@ -369,12 +426,19 @@ def time_to_target(hits: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     total = runs.set_index("key")["nfev"].astype(float)
     h = hits.copy()
     h["spent"] = np.where(h["hit"], h["nfev"], h["key"].map(total).fillna(0.0).to_numpy(float))
+    calibrated = "calibrated" in h.columns
+    if calibrated:
+        h["uncalibrated"] = h["calibrated"].isna()
     g = h.groupby(["problem_id", "optimizer_id", "kind", "target"])
     out = g.agg(runs=("hit", "size"), successes=("hit", "sum"), median_steps=("step", "median"),
                 median_nfev=("nfev", "median"), median_seconds=("seconds", "median"),
+                **({"median_calibrated": ("calibrated", "median"), "uncalibrated": ("uncalibrated", "max")}
+                   if calibrated else {}),
                 spent=("spent", "sum")).reset_index()
     out["aRT_nfev"] = np.where(out["successes"] > 0, out["spent"] / out["successes"].clip(lower=1), np.inf)
-    return out.drop(columns="spent")
+    if calibrated:  # a run without a calibration figure makes the median unknown, not one run shorter
+        out["median_calibrated"] = out["median_calibrated"].where(~out["uncalibrated"].astype(bool))
+    return out.drop(columns=["spent", "uncalibrated"], errors="ignore")
 
 
 # ---------------------------------------------------------------------------------------
@@ -382,9 +446,9 @@ def time_to_target(hits: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------
 def _cost(values: np.ndarray, measure: str) -> np.ndarray:
     """Costs as counted (see Counting in the module docstring): steps and evaluations as
-    recorded at the row of the hit; seconds floored at 1 ns (a log axis and a ratio need a
-    positive time, and the clock may read 0 at the first rows)."""
-    if measure == "seconds":
+    recorded at the row of the hit; times (seconds, calibrated) floored at 1 ns (a log axis
+    and a ratio need a positive time, and the clock may read 0 at the first rows)."""
+    if measure in TIMES:
         return np.maximum(values, 1e-9)
     return values
 
@@ -758,7 +822,8 @@ def convergence_bands(runs: pd.DataFrame, traces: pd.DataFrame, *, x: str = "ste
     """Median and interquartile range over seeds of the gap ``f(x_j) - f_ref`` on a grid.
 
     For every (problem_id, optimizer_id) the runs are put on one grid of ``points`` values of
-    the x measure (steps, evaluations or seconds) spanning the runs' range: a run's value at
+    the x measure (steps, evaluations, seconds or calibrated time; a run without a
+    calibration figure has no calibrated curve) spanning the runs' range: a run's value at
     grid point ``g`` is its value at its last iterate with ``x_j <= g`` (what is known for
     that cost), NaN before its first iterate, and its final value after its last (a run
     that stopped keeps its last iterate). Quantiles are the inverse of the empirical CDF
@@ -778,8 +843,11 @@ def convergence_bands(runs: pd.DataFrame, traces: pd.DataFrame, *, x: str = "ste
             tr = by_key.get(key)
             if tr is None or tr.empty:
                 continue
+            xs = tr[col].to_numpy(float)
+            if not np.isfinite(xs).any():  # no calibration figure: not on a calibrated axis
+                continue
             gap = tr["fun"].to_numpy(float) - run["f_ref"]
-            curves.append((tr[col].to_numpy(float), np.where(np.isfinite(gap), np.maximum(gap, 0.0), np.inf)))
+            curves.append((xs, np.where(np.isfinite(gap), np.maximum(gap, 0.0), np.inf)))
         if not curves:
             continue
         lo = min(c[0][0] for c in curves)

@@ -3,6 +3,7 @@ process, and invisible to the runs' numerics."""
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -81,3 +82,87 @@ def test_record_is_bitwise_the_same_with_and_without_calibration(monkeypatch, pr
     assert without.environment["calibration_workload"] == "none"
     assert _numbers(with_cal) == _numbers(without)
     assert np.array_equal(with_cal.trace["fun"], without.trace["fun"])
+
+
+# --- the report: calibrated time beside raw seconds --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """Two optimizers x 2 seeds on a random-start sphere (every run converges), stored; then each run's
+    calibration figure is set to a known value: adam's runs 0.5 s and 0.25 s, gd's none (an older store)."""
+    import json
+    import sqlite3
+
+    db = tmp_path_factory.mktemp("cal") / "cal.sqlite"
+    optbench.run_suite(problems="sphere[dim=3,start=random]", optimizers="adam[lr=0.1],gd", seeds=2, max_steps=200,
+                       target_gap=1e-6, db=db)
+    conn = sqlite3.connect(db)
+    for key, optimizer, seed, env in conn.execute("SELECT key, optimizer, seed, environment FROM runs").fetchall():
+        env = json.loads(env)
+        if optimizer == "adam":
+            env["calibration_seconds"] = 0.5 if seed == 0 else 0.25
+        else:
+            del env["calibration_seconds"], env["calibration_workload"]
+        conn.execute("UPDATE runs SET environment = ? WHERE key = ?", (json.dumps(env), key))
+    conn.commit()
+    conn.close()
+    return db
+
+
+def test_calibrated_time_is_seconds_over_each_runs_calibration(store):
+    from optbench import metrics
+    from optbench.report import summary_table
+
+    results = optbench.load(store)
+    runs, traces = metrics.with_calibrated_time(results.runs, results.traces)
+    adam = runs[runs["optimizer"] == "adam"].set_index("seed")
+    assert adam.loc[0, "calibrated"] == adam.loc[0, "seconds"] / 0.5
+    assert adam.loc[1, "calibrated"] == adam.loc[1, "seconds"] / 0.25
+    rows = traces[traces["key"] == adam.loc[1, "key"]]
+    assert np.array_equal(rows["calibrated"].to_numpy(), rows["seconds"].to_numpy() / 0.25)
+    table = summary_table(results).set_index("optimizer_id")
+    assert table.loc["adam[lr=0.1]", "median_calibrated"] == pytest.approx(
+        np.median(adam["seconds"].to_numpy() / np.array([0.5, 0.25])), rel=1e-12)
+    assert math.isnan(table.loc["gd", "median_calibrated"])  # no figure: unknown, not 0 and not a guess
+    assert math.isfinite(table.loc["gd", "median_seconds"])
+
+
+def test_a_figure_of_another_workload_is_never_divided():
+    from optbench import metrics
+
+    runs = pd.DataFrame({"environment": [{"calibration_seconds": 0.2, "calibration_workload": cal.WORKLOAD},
+                                         {"calibration_seconds": 0.2, "calibration_workload": "other-v0"},
+                                         {"calibration_seconds": "nan", "calibration_workload": cal.WORKLOAD},
+                                         {}, None]})
+    assert metrics.calibration_figures(runs).tolist()[:1] == [0.2]
+    assert metrics.calibration_figures(runs).isna().tolist() == [False, True, True, True, True]
+
+
+def test_report_on_calibrated_axis_with_runs_lacking_a_figure(store):
+    from optbench import metrics
+    from optbench.report import build_report
+
+    results = optbench.load(store)
+    report, tables = build_report(results, x="calibrated")
+    ttt = tables["time_to_target"].set_index("optimizer_id")
+    adam, gd = ttt.loc["adam[lr=0.1]"], ttt.loc["gd"]
+    reached = np.isfinite(adam["median_seconds"])  # the targets more than half the seeds reached
+    assert reached.any() and np.isfinite(adam["median_calibrated"][reached]).all()
+    assert np.isinf(adam["median_calibrated"][~reached]).all()
+    assert np.isfinite(gd["median_seconds"]).any() and gd["median_calibrated"][np.isfinite(gd["median_seconds"])].isna().all()
+    labels = {ax.get_xlabel() for fig in report.figures() for ax in fig.figure.axes}
+    assert metrics.MEASURE_LABELS["calibrated"] in labels
+    assert "calibrated time units (seconds / calibration workload) (log)" in labels  # the ECDF
+    notes = " ".join(str(b) for s in report.sections if s.id == "notes" for b in s.blocks)
+    assert "2 runs carry no calibration figure" in notes and "leave them out" in notes
+
+
+def test_report_x_choices_include_calibrated():
+    from optbench.cli import build_parser
+    from optbench.errors import ConfigError
+    from optbench.report import build_report
+
+    assert build_parser().parse_args(["report", "--x", "calibrated"]).x == "calibrated"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["report", "--x", "calibration"])
+    with pytest.raises(ConfigError, match="calibrated"):
+        build_report(None, x="wallclock")

@@ -97,6 +97,7 @@ def _select(results, experiment: str | None, *, one_experiment: bool = True) -> 
     traces = results.traces[results.traces["key"].isin(keys)]
     traces = traces.assign(problem_id=traces["key"].map(ids["problem_id"]),
                            optimizer_id=traces["key"].map(ids["optimizer_id"]))
+    compared, traces = metrics.with_calibrated_time(compared, traces)
     return _Selection(compared, traces, evals[evals["key"].isin(keys)], results.trajectory, tuning)
 
 
@@ -124,11 +125,14 @@ def _summary(runs_ref: pd.DataFrame) -> pd.DataFrame:
     counts = (runs_ref.groupby(["problem_id", "optimizer_id"])["status"].value_counts().unstack(fill_value=0)
               .reindex(columns=list(STATUSES), fill_value=0))
     g = runs_ref.groupby(["problem_id", "optimizer_id"])
+    # a run without a calibration figure makes its cell's calibrated median unknown (nan)
+    uncalibrated = runs_ref["calibrated"].isna().groupby([runs_ref["problem_id"], runs_ref["optimizer_id"]]).any()
     stats = pd.DataFrame({
         "runs": g.size(),
         "reference": g["reference"].agg(lambda s: "/".join(sorted(set(s)))),
         "median_final_gap": g["final_gap"].median(),
         "median_seconds": g["seconds"].median(),
+        "median_calibrated": g["calibrated"].median().where(~uncalibrated),
         "median_nfev": g["nfev"].median(),
         "median_steps": g["steps"].median(),
     })
@@ -147,7 +151,9 @@ def summary_table(results, *, experiment: str | None = None, suite: str | None =
     ``best_observed``, see :mod:`optbench.metrics`), the verdict's ``metric``
     (:func:`optbench.metrics.verdict_metric`: ``test_loss`` on training problems with a test
     split, else ``final_gap``), and the medians over seeds of the final gap of that metric,
-    of the final test loss and accuracy where recorded, the optimizer time (s), the
+    of the final test loss and accuracy where recorded, the optimizer time (s), the optimizer
+    time in calibrated units (``median_calibrated``: each run's seconds divided by its
+    process's calibration figure, :mod:`optbench.calibration`; NaN when a run has none), the
     evaluations and the steps."""
     sel = _select(results, experiment or suite, one_experiment=False)
     return _summary(metrics.with_reference(metrics.verdict_view(sel.runs, sel.traces, sel.evals)[0]))
@@ -328,13 +334,17 @@ def _status_section(runs: pd.DataFrame) -> Section:
 def _results_section(summary: pd.DataFrame, ttt: pd.DataFrame) -> Section:
     tests = [c for c in ("median_test_loss", "median_test_accuracy") if c in summary.columns]
     cols = ["problem_id", "optimizer_id", "runs", *STATUSES, "metric", "reference", "median_final_gap", *tests,
-            "median_nfev", "median_steps", "median_seconds"]
+            "median_nfev", "median_steps", "median_seconds", "median_calibrated"]
     blocks = [Table.from_frame("Per problem and optimizer (medians over seeds)", summary[cols],
                                "median_final_gap: the verdict's metric at the final iterate minus its reference "
                                "(inf when the run diverged or failed): metric final_gap is f − f_ref, test_loss the "
                                "loss on held-out data; reference f_star is the known minimum, best_observed the "
                                "best value any run reached on that problem and seed (gaps then compare the runs "
-                               "with each other, not with the optimum). median_seconds: optimizer wall time.")]
+                               "with each other, not with the optimum). median_seconds: optimizer wall time. "
+                               "median_calibrated: the same in calibrated time units, each run's seconds divided "
+                               "by its machine's calibration figure (a fixed Adam workload timed once per "
+                               "process; nan: a run recorded without one): roughly comparable between machines, "
+                               "where seconds are not.")]
     sel = ttt[(ttt["kind"] == "gap") & np.isclose(ttt["target"], TTT_TARGET)]
     if len(sel):
         cell = [f"{fmt_value(m)} ({s}/{n})" for m, s, n in zip(sel["median_nfev"], sel["successes"], sel["runs"])]
@@ -344,8 +354,8 @@ def _results_section(summary: pd.DataFrame, ttt: pd.DataFrame) -> Section:
             wide.reset_index(),
             "inf: fewer than half the seeds reached the target. A hit at the iterate after k steps counts the "
             "evaluations recorded there (k steps). time_to_target.csv has every target of the gap ladder and the "
-            "reduction test, in steps, evaluations and seconds, and COCO's average running time aRT (evaluations "
-            "of unsuccessful runs included)."))
+            "reduction test, in steps, evaluations, seconds and calibrated time units, and COCO's average running "
+            "time aRT (evaluations of unsuccessful runs included)."))
     return Section("results", "Results per problem", blocks)
 
 
@@ -538,7 +548,8 @@ def _few_learning_rates(runs_ref: pd.DataFrame) -> list:
         "median_final_gap: over seeds, f − f_ref at the final iterate.")]
 
 
-def _notes_section(dims_missing: list[str], x: str, targets: str, pooled: bool) -> Section:
+def _notes_section(dims_missing: list[str], x: str, targets: str, pooled: bool,
+                   uncalibrated: pd.DataFrame | None = None) -> Section:
     items = [
         "Reference f_ref: f* where the problem knows it, else the best value any run reached on the same "
         "problem and seed (best observed); gaps to a best-observed reference compare the optimizers with each "
@@ -555,6 +566,10 @@ def _notes_section(dims_missing: list[str], x: str, targets: str, pooled: bool) 
         + (" (the ECDF divided by each problem's dimension, COCO's convention for pooling dimensions)"
            if pooled and metrics.measure_column(x) == "nfev" else "")
         + "; performance and data profiles count function+gradient evaluations.",
+        "Calibrated time (median_calibrated, time_to_target.csv, --x calibrated): each run's optimizer seconds "
+        "divided by its calibration figure, the wall time of a fixed workload (200 Adam steps on a small float32 "
+        "MLP, optbench.calibration) timed once in the run's process on its device and thread count. It makes "
+        "times of different machines roughly comparable; evaluation counts remain the exact cost.",
         "References: Dolan & Moré (2002), Math. Prog. 91:201-213; Moré & Wild (2009), SIAM J. Optim. "
         "20(1):172-191; Hansen et al. (2021), COCO, Optim. Methods Softw. 36(1):114-144; Efron & Tibshirani "
         "(1993), An Introduction to the Bootstrap.",
@@ -562,6 +577,14 @@ def _notes_section(dims_missing: list[str], x: str, targets: str, pooled: bool) 
     if dims_missing:
         items.append("Data profiles leave out problems whose dimension the results do not record: "
                      + ", ".join(dims_missing) + ".")
+    if uncalibrated is not None and len(uncalibrated):
+        cells = sorted(set(zip(uncalibrated["optimizer_id"], uncalibrated["problem_id"])))
+        items.append(f"{len(uncalibrated)} run{'s' if len(uncalibrated) != 1 else ''} carry no calibration figure "
+                     "(recorded before optbench timed one, or with another calibration workload): their calibrated "
+                     "time is nan" + (", and the calibrated convergence curves and ECDF leave them out"
+                                      if metrics.measure_column(x) == "calibrated" else "")
+                     + " (" + ", ".join(f"{o} on {p}" for o, p in cells[:8]) + (", …" if len(cells) > 8 else "")
+                     + ").")
     return Section("notes", "Method notes", [Bullets(items)])
 
 
@@ -605,7 +628,13 @@ def build_report(results, *, x: str = "evals", experiment: str | None = None, su
     conv = figures.convergence(train_ref, traces, palette, x, theory_checks.bound_curves(checks, train_runs, traces))
     prof = figures.performance_profiles(hits, palette) + figures.data_profiles(hits, dims, palette)
     pooled = metrics.pools_dimensions(dims, common.runs["problem_id"])  # COCO: evaluations / dimension
-    ecdf = figures.ecdfs(hits, common.runs, palette, measure, dims=dims if pooled else None, ladder=targets)
+    uncalibrated = runs[runs["calibrated"].isna()]
+    if measure == "calibrated":  # a run without a calibration figure has no place on that axis
+        on_axis = set(common.runs["key"]) - set(uncalibrated["key"])
+        ecdf = figures.ecdfs(hits[hits["key"].isin(on_axis)], common.runs[common.runs["key"].isin(on_axis)],
+                             palette, measure, ladder=targets) if on_axis else []
+    else:
+        ecdf = figures.ecdfs(hits, common.runs, palette, measure, dims=dims if pooled else None, ladder=targets)
     traj, skipped = figures.trajectories(train_runs, sel.trajectory, palette)
     heat = figures.final_gap_heatmap(runs_ref)
     tps = figures.time_per_step(train_runs, palette)
@@ -651,7 +680,7 @@ def build_report(results, *, x: str = "evals", experiment: str | None = None, su
     if theory_part is not None:
         sections.append(theory_part)
     missing = sorted(p for p in train_runs["problem_id"].unique() if not np.isfinite(dims.get(p, np.nan)))
-    sections.append(_notes_section(missing, x, targets, pooled))
+    sections.append(_notes_section(missing, x, targets, pooled, uncalibrated))
 
     tables = {"runs": tidy_runs(runs_ref), "summary": summary, "ranks": rk.per_problem, "ranks_overall": rk.overall,
               "time_to_target": ttt}
@@ -665,10 +694,12 @@ def write_report(results, out_dir, *, x: str = "evals", experiment: str | None =
 
     Parameters
     ----------
-    x : {"evals", "steps", "seconds"}
+    x : {"evals", "steps", "seconds", "calibrated"}
         The cost on the x axis of convergence curves and the runtime ECDF (default: function
         +gradient evaluations, which a line search pays per trial point; a step of one
-        method is not a step of another).
+        method is not a step of another). ``calibrated``: seconds divided by each run's
+        calibration figure (:mod:`optbench.calibration`), roughly comparable between
+        machines; runs without one are left out of those axes, as the Method notes say.
     targets : {"short", "coco"}
         The gap-target ladder of the ECDF and the time-to-target table: the short 1e-1…1e-8
         (8 targets) or COCO's 1e2…1e-8 (51 targets, :data:`optbench.metrics.COCO_TARGETS`).

@@ -280,7 +280,7 @@ def convergence(runs_ref: pd.DataFrame, traces: pd.DataFrame, palette: dict[str,
             ax.set_title(_label(problem, 40))
             ax.set_xlabel(metrics.MEASURE_LABELS[col])
             ax.set_ylabel(_ylabel(refs.get(problem, "best")))
-            if col == "seconds":
+            if col in metrics.TIMES:
                 ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 3))
         _legend(fig, entries, anchor)
         suffix = f" ({part}/{len(chunks)})" if len(chunks) > 1 else ""
