@@ -20,16 +20,20 @@ once: torch, the catalogues behind the entry points, and the ~800 modules (torch
 sympy) that torch.optim imports when the first optimizer is built -- seconds each, per
 benchmark process otherwise. torch runs on one thread: on a shared CI machine a
 single-threaded step is timed far more stably than one competing for cores, and no thread
-pool exists yet when the server forks.
+pool exists yet when the server forks. The environment every run records is cached here too
+(on commits that time a calibration figure, ``optbench.calibration``, that is ~0.2 s timed
+once in the server rather than inside the first timed call of every benchmark process).
 """
 import torch
 
 import optbench
+from optbench.environment import environment
 
 torch.set_num_threads(1)
 optbench.PROBLEMS.names()  # loads the entry points
 optbench.OPTIMIZERS.names()
 torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.0).step()
+environment(torch.device("cpu"))
 
 
 def lookup(problem: str, optimizer: str, problem_params: dict | None = None):
