@@ -166,3 +166,19 @@ def test_report_x_choices_include_calibrated():
         build_parser().parse_args(["report", "--x", "calibration"])
     with pytest.raises(ConfigError, match="calibrated"):
         build_report(None, x="wallclock")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+def test_a_cuda_run_is_calibrated_on_its_device(monkeypatch):
+    entry = cal.calibration("cuda")  # the workload on the GPU, synchronised around each block
+    assert math.isfinite(entry["calibration_seconds"]) and entry["calibration_seconds"] > 0
+    index = torch.cuda.current_device()
+    assert cal.calibration(torch.device("cuda", index)) == entry  # "cuda" and "cuda:N": one device, one figure
+    calls = []
+    monkeypatch.setattr(cal, "block_times", lambda device="cpu": calls.append(device) or [0.01] * cal.BLOCKS)
+    cal.calibration_seconds.cache_clear()
+    try:
+        cal.calibration("cuda")
+        assert calls == [f"cuda:{index}"]
+    finally:
+        cal.calibration_seconds.cache_clear()
