@@ -154,6 +154,21 @@ def test_report_on_calibrated_axis_with_runs_lacking_a_figure(store):
     assert "calibrated time units (seconds / calibration workload) (log)" in labels  # the ECDF
     notes = " ".join(str(b) for s in report.sections if s.id == "notes" for b in s.blocks)
     assert "2 runs carry no calibration figure" in notes and "leave them out" in notes
+    score = " ".join(str(b) for s in report.sections if s.id == "score" for b in s.blocks)
+    assert "no score on calibrated time" in score  # gd's runs have no figure: no calibrated ratios
+
+
+def test_score_on_calibrated_time_when_every_run_has_a_figure(store):
+    from optbench import metrics
+    from optbench.report import build_report
+
+    results = optbench.load(store)
+    results = results.subset(set(results.runs.loc[results.runs["optimizer"] == "adam", "key"]))
+    report, _ = build_report(results)
+    table = next(b for s in report.sections if s.id == "score" for b in s.blocks).frame
+    assert set(table["cost"]) == {metrics.MEASURE_LABELS[m] for m in ("nfev", "seconds", "calibrated")}
+    assert not any("carry no calibration figure" in str(b) for s in report.sections if s.id == "notes"
+                   for b in s.blocks)
 
 
 def test_report_x_choices_include_calibrated():

@@ -181,12 +181,14 @@ SCORE_TAU = 1e-3  # the reduction target of the benchmark score (Moré & Wild's 
 
 
 def _score_section(hits: pd.DataFrame) -> Section | None:
-    """The AlgoPerf benchmark score of every optimizer (:mod:`optbench.score`) on evaluations and
-    on seconds to the reduction target ``SCORE_TAU``, with bootstrap intervals over seeds."""
+    """The AlgoPerf benchmark score of every optimizer (:mod:`optbench.score`) on evaluations,
+    on seconds and, where every run has a calibration figure, on calibrated time to the
+    reduction target ``SCORE_TAU``, with bootstrap intervals over seeds."""
     from ..score import R_MAX, benchmark_scores
 
+    calibrated = "calibrated" in hits.columns and bool(hits["calibrated"].notna().all())
     tables = []
-    for measure in ("nfev", "seconds"):
+    for measure in ("nfev", "seconds") + (("calibrated",) if calibrated else ()):
         try:
             ratios = metrics.performance_ratios(hits, kind="reduction", target=SCORE_TAU, measure=measure)
         except ValueError:
@@ -199,9 +201,12 @@ def _score_section(hits: pd.DataFrame) -> Section | None:
         f"B = 1/(r_max − 1) ∫₁^r_max ρ(τ) dτ with r_max = {R_MAX:g} (Dahl et al. 2023), the performance profile ρ "
         f"integrated exactly as a step function: each instance (problem × seed) adds (r_max − r)/(r_max − 1) when "
         f"its ratio r to the fastest optimizer is at most r_max, else 0 (a failure adds 0). Cost: the evaluations, "
-        f"and separately the seconds, to the reduction target τ = {SCORE_TAU:g} of Moré & Wild (f(x0) − f(x) ≥ "
-        f"(1 − τ)(f(x0) − f_ref)). low, high: 95% percentile bootstrap interval over seeds (1000 resamples, "
-        "paired across optimizers). 1 = fastest on every instance; seconds compare only runs on one machine.")])
+        f"and separately the seconds{' and the calibrated time' if calibrated else ''}, to the reduction target "
+        f"τ = {SCORE_TAU:g} of Moré & Wild (f(x0) − f(x) ≥ (1 − τ)(f(x0) − f_ref)). low, high: 95% percentile "
+        "bootstrap interval over seeds (1000 resamples, paired across optimizers). 1 = fastest on every instance; "
+        "seconds compare only runs on one machine"
+        + ("; calibrated time (seconds / each run's calibration figure) roughly across machines too." if calibrated
+           else "; no score on calibrated time: some runs carry no calibration figure."))])
 
 
 def _judged_by(runs_ref: pd.DataFrame) -> pd.Series:
