@@ -13,6 +13,15 @@ from optbench.environment import environment
 from optbench.runner import Budget
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: the workload's small matrix products crawl with two on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_every_run_carries_a_positive_finite_calibration():
     rec = optbench.run("sphere", "gd", budget=Budget(max_steps=2))
     seconds = rec.environment["calibration_seconds"]
@@ -43,17 +52,12 @@ def test_timed_once_per_process_and_thread_count(monkeypatch):
 
 
 def test_workload_leaves_the_global_rng_threads_and_grad_mode_alone():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # cheap on a loaded machine
-    try:
-        state = torch.get_rng_state()
-        with torch.no_grad():
-            times = cal.block_times("cpu")
-            assert not torch.is_grad_enabled()
-        assert len(times) == cal.BLOCKS and all(t > 0 for t in times)
-        assert torch.equal(torch.get_rng_state(), state) and torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(threads)
+    state = torch.get_rng_state()
+    with torch.no_grad():
+        times = cal.block_times("cpu")
+        assert not torch.is_grad_enabled()
+    assert len(times) == cal.BLOCKS and all(t > 0 for t in times)
+    assert torch.equal(torch.get_rng_state(), state) and torch.get_num_threads() == 1
 
 
 def _numbers(rec) -> dict:
