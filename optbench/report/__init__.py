@@ -348,7 +348,7 @@ def _results_section(summary: pd.DataFrame, ttt: pd.DataFrame) -> Section:
                                "with each other, not with the optimum). median_seconds: optimizer wall time. "
                                "median_calibrated: the same in calibrated time units, each run's seconds divided "
                                "by its machine's calibration figure (a fixed Adam workload timed once per "
-                               "process; nan: a run recorded without one): roughly comparable between machines, "
+                               "process; blank: a run recorded without one): roughly comparable between machines, "
                                "where seconds are not.")]
     sel = ttt[(ttt["kind"] == "gap") & np.isclose(ttt["target"], TTT_TARGET)]
     if len(sel):
@@ -586,8 +586,9 @@ def _notes_section(dims_missing: list[str], x: str, targets: str, pooled: bool,
         cells = sorted(set(zip(uncalibrated["optimizer_id"], uncalibrated["problem_id"])))
         items.append(f"{len(uncalibrated)} run{'s' if len(uncalibrated) != 1 else ''} carry no calibration figure "
                      "(recorded before optbench timed one, or with another calibration workload): their calibrated "
-                     "time is nan" + (", and the calibrated convergence curves and ECDF leave them out"
-                                      if metrics.measure_column(x) == "calibrated" else "")
+                     "time is unknown (blank in the tables and CSV files)"
+                     + (", and the calibrated convergence curves and ECDF leave them out"
+                        if metrics.measure_column(x) == "calibrated" else "")
                      + " (" + ", ".join(f"{o} on {p}" for o, p in cells[:8]) + (", …" if len(cells) > 8 else "")
                      + ").")
     return Section("notes", "Method notes", [Bullets(items)])
