@@ -554,7 +554,7 @@ def _few_learning_rates(runs_ref: pd.DataFrame) -> list:
 
 
 def _notes_section(dims_missing: list[str], x: str, targets: str, pooled: bool,
-                   uncalibrated: pd.DataFrame | None = None) -> Section:
+                   runs: pd.DataFrame | None = None) -> Section:
     items = [
         "Reference f_ref: f* where the problem knows it, else the best value any run reached on the same "
         "problem and seed (best observed); gaps to a best-observed reference compare the optimizers with each "
@@ -582,6 +582,11 @@ def _notes_section(dims_missing: list[str], x: str, targets: str, pooled: bool,
     if dims_missing:
         items.append("Data profiles leave out problems whose dimension the results do not record: "
                      + ", ".join(dims_missing) + ".")
+    figures = metrics.calibration_figures(runs) if runs is not None else pd.Series(dtype=float)
+    if figures.notna().any():
+        items.append(f"Calibration figures of these runs: median {figures.median():.3g} s, range {figures.min():.3g}–"
+                     f"{figures.max():.3g} s (one per process; on one machine they differ by its load of the moment).")
+    uncalibrated = runs[figures.isna()] if runs is not None else None
     if uncalibrated is not None and len(uncalibrated):
         cells = sorted(set(zip(uncalibrated["optimizer_id"], uncalibrated["problem_id"])))
         items.append(f"{len(uncalibrated)} run{'s' if len(uncalibrated) != 1 else ''} carry no calibration figure "
@@ -634,9 +639,8 @@ def build_report(results, *, x: str = "evals", experiment: str | None = None, su
     conv = figures.convergence(train_ref, traces, palette, x, theory_checks.bound_curves(checks, train_runs, traces))
     prof = figures.performance_profiles(hits, palette) + figures.data_profiles(hits, dims, palette)
     pooled = metrics.pools_dimensions(dims, common.runs["problem_id"])  # COCO: evaluations / dimension
-    uncalibrated = runs[runs["calibrated"].isna()]
     if measure == "calibrated":  # a run without a calibration figure has no place on that axis
-        on_axis = set(common.runs["key"]) - set(uncalibrated["key"])
+        on_axis = set(common.runs["key"]) - set(runs.loc[runs["calibrated"].isna(), "key"])
         ecdf = figures.ecdfs(hits[hits["key"].isin(on_axis)], common.runs[common.runs["key"].isin(on_axis)],
                              palette, measure, ladder=targets) if on_axis else []
     else:
@@ -686,7 +690,7 @@ def build_report(results, *, x: str = "evals", experiment: str | None = None, su
     if theory_part is not None:
         sections.append(theory_part)
     missing = sorted(p for p in train_runs["problem_id"].unique() if not np.isfinite(dims.get(p, np.nan)))
-    sections.append(_notes_section(missing, x, targets, pooled, uncalibrated))
+    sections.append(_notes_section(missing, x, targets, pooled, runs))
 
     tables = {"runs": tidy_runs(runs_ref), "summary": summary, "ranks": rk.per_problem, "ranks_overall": rk.overall,
               "time_to_target": ttt}
