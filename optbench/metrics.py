@@ -12,7 +12,7 @@ Calibrated time
 :func:`with_calibrated_time` adds ``calibrated = seconds / calibration_seconds`` to both
 frames, each run divided by the calibration figure of its own process
 (:mod:`optbench.calibration`): "calibrated time units", roughly comparable between machines.
-It is a third cost beside steps and evaluations (the report's ``--x calibrated``); a run
+It is a cost beside steps, evaluations and seconds (the report's ``--x calibrated``); a run
 whose environment has no calibration figure of the current workload (recorded before
 optbench had one) has ``calibrated = NaN`` and is left out of calibrated axes, never guessed.
 
@@ -227,9 +227,9 @@ def verdict_view(runs: pd.DataFrame, traces: pd.DataFrame, evals: pd.DataFrame |
     loss any run reached on the instance: "best observed") -- and its trace has one row per
     evaluation point (``step``, the test loss as ``fun``, and the ``nfev`` and ``seconds``
     of the trace row of that step, and ``calibrated`` where the traces have it). Every other
-    run is unchanged. Columns added to every
-    run: ``verdict`` (the metric's name), ``train_fun`` (the final training objective),
-    and ``test_loss``, ``test_accuracy`` (final values where recorded, else NaN).
+    run is unchanged. Columns added to every run: ``verdict`` (the metric's name),
+    ``train_fun`` (the final training objective), and ``test_loss``, ``test_accuracy`` (final
+    values where recorded, else NaN).
     Everything downstream -- references, targets, profiles, ECDFs, ranks -- then judges
     held-out loss without a special case."""
     out = runs.copy()
