@@ -39,8 +39,8 @@ import sys
 import time
 
 JOBS = {
-    "digits-mlp": dict(problem="digits-mlp", optimizer="adam", steps=100, params={}),
-    "rosenbrock-10d": dict(problem="rosenbrock", optimizer="adam", steps=2000, params={"dim": 10}),
+    "digits-mlp": {"problem": "digits-mlp", "optimizer": "adam", "steps": 100, "params": {}},
+    "rosenbrock-10d": {"problem": "rosenbrock", "optimizer": "adam", "steps": 2000, "params": {"dim": 10}},
 }
 
 
@@ -59,7 +59,7 @@ def child(mode: str, threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    import torch._dynamo  # noqa: F401  (torch.optim's first step imports it: paid by every run anyway)
+    import torch._dynamo  # torch.optim's first step imports it: paid by every run anyway
 
     from optbench.environment import environment
 
@@ -119,8 +119,8 @@ def within_process(repeats: int, threads: int) -> None:
     print(f"   after: {_load()}")
 
 
-CONDITIONS = {"1 thread (reference)": dict(threads=1), "2 threads": dict(threads=2),
-              "1 thread, half a core (taskset + busy loop)": dict(threads=1, pin=True)}
+CONDITIONS = {"1 thread (reference)": {"threads": 1}, "2 threads": {"threads": 2},
+              "1 thread, half a core (taskset + busy loop)": {"threads": 1, "pin": True}}
 
 
 def normalisation(reps: int) -> None:
