@@ -8,14 +8,18 @@ intra-op thread) and each repetition, in rotated order:
                         gradient graph, ``n`` Hessian-vector products in one batched backward);
 ``torch.func.hessian``  the forward-over-reverse Hessian it replaced (its deprecation warning
                         is silenced here);
-``gd step``             one ``step(closure)`` of the built-in ``gd`` (one evaluation);
-``newton step``         one ``step(closure)`` of the built-in ``newton`` (evaluation, dense
-                        Hessian, shifted Cholesky, Armijo trial), each step started again at
-                        the same point so every repetition does the same work.
+``gd step``             a step of the built-in ``gd`` (lr 1e-4) inside ``optbench.run``: one
+                        evaluation, the runner's closure and bookkeeping;
+``newton step``         a step of the built-in ``newton`` inside ``optbench.run`` from the
+                        standard start (22 steps on both problems, 30 evaluations: the Hessian,
+                        the shifted Cholesky solve, the Armijo trials; the evaluation at the
+                        start of a step is the line search's, served by the runner's cache).
 
-Each figure is the median over repetitions of the mean time per call over ``--calls`` calls;
-the ratios are medians of the per-repetition ratios (interleaving makes a load change hit
-both sides alike).
+A step's time is the difference of consecutive time stamps of the run's trace (its
+``seconds`` column); a run's figure is the median over its steps (which leaves out the
+check every 32 steps), a repetition runs each optimizer once. The Hessian figures are the
+median over repetitions of the mean time per call over ``--calls`` calls. Ratios are medians
+of the per-repetition ratios (interleaving makes a load change hit both sides alike).
 
 Usage::
 
@@ -29,6 +33,7 @@ import statistics
 import time
 import warnings
 
+import numpy as np
 import torch
 
 import optbench
@@ -43,28 +48,14 @@ def _per_call(fn, calls: int) -> float:
     return (time.perf_counter() - t) / calls
 
 
-def _stepper(problem, optimizer: str):
-    """One optimizer step from the problem's standard start, reset before every call."""
-    from optbench.problem import AnalyticInstance
-
-    inst = AnalyticInstance(problem, problem.start_point(0, torch.float64))
-    spec = optbench.get_optimizer(optimizer)
-    kwargs = {"objective": inst.flat_objective()} if spec.needs_objective else {}
-    opt = spec.factory(inst.params, **spec.resolve(None), **kwargs)
-    start = inst.x.detach().clone()
-
-    def closure():
-        opt.zero_grad()
-        loss = inst.objective()
-        loss.backward()
-        return loss
-
-    def step():
-        with torch.no_grad():
-            inst.x.copy_(start)
-        opt.step(closure)
-
-    return step
+def _step_seconds(problem: str, optimizer: str, hyperparameters: dict) -> float:
+    """The median wall-clock time of a step of ``optimizer`` inside ``optbench.run`` (from the
+    standard start, at most 200 steps, no final spectrum)."""
+    rec = optbench.run(problem, optimizer, hyperparameters=hyperparameters, budget=optbench.Budget(max_steps=200),
+                       device="cpu", spectrum=False)
+    if rec.steps < 10:
+        raise RuntimeError(f"{problem} x {optimizer}: only {rec.steps} steps ({rec.status}: {rec.message})")
+    return float(np.median(np.diff(rec.trace["seconds"])))
 
 
 def main() -> None:
@@ -81,10 +72,10 @@ def main() -> None:
         p = optbench.get_problem(name)
         x = p.start_point(0, torch.float64)
         sides = {
-            "dense_hessian": lambda: dense_hessian(p.f, x),
-            "torch.func.hessian": lambda: torch.func.hessian(p.f)(x),
-            "gd step": _stepper(p, "gd"),
-            "newton step": _stepper(p, "newton"),
+            "dense_hessian": lambda p=p, x=x: dense_hessian(p.f, x),
+            "torch.func.hessian": lambda p=p, x=x: torch.func.hessian(p.f)(x),
+            "gd step": lambda name=name: _step_seconds(name, "gd", {"lr": 1e-4}),
+            "newton step": lambda name=name: _step_seconds(name, "newton", {}),
         }
         for fn in sides.values():  # warm-up: lazy imports, first-call dispatch
             fn()
@@ -92,7 +83,7 @@ def main() -> None:
         order = list(sides)
         for rep in range(args.reps):
             for k in order[rep % len(order):] + order[: rep % len(order)]:
-                times[k].append(_per_call(sides[k], args.calls))
+                times[k].append(sides[k]() if k.endswith("step") else _per_call(sides[k], args.calls))
         med = {k: statistics.median(v) for k, v in times.items()}
         ratio = statistics.median(a / b for a, b in zip(times["torch.func.hessian"], times["dense_hessian"]))
         newton = statistics.median(a / b for a, b in zip(times["newton step"], times["gd step"]))

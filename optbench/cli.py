@@ -315,7 +315,8 @@ def cmd_info(args) -> int:
         spec = OPTIMIZERS.get(args.name)
         print(f"optimizer {spec.name}  ({spec.origin})")
         print(f"family: {spec.family or '-'}   tags: {', '.join(spec.tags)}")
-        caps = [c for c in ("elementwise", "needs_objective", "reuses_evaluations", "driver", "train_eval")
+        caps = [c for c in ("elementwise", "needs_objective", "reuses_evaluations", "gradient_graph", "driver",
+                            "train_eval")
                 if getattr(spec, c)]
         if not spec.closure:
             caps.append("no closure (the runner evaluates, then calls step())")

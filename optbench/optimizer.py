@@ -14,6 +14,13 @@ never discovered from names:
 ``reuses_evaluations``
     the method re-evaluates the closure at an unchanged point at the start of each step
     (torch.optim.LBFGS); the runner then serves that repeat from a cache and does not count it.
+``gradient_graph``
+    (with ``needs_objective``) the method takes second derivatives at the points the closure
+    evaluates: on a problem with one 1-D parameter the runner's closure then computes the
+    gradient with ``create_graph=True`` and leaves it on the ``objective``
+    (:meth:`~optbench.problem.FlatObjective.keep_gradient`), whose ``hessian()`` and
+    ``hessian_vector_products()`` differentiate that graph again instead of evaluating the
+    objective a second time (``newton``, ``newton-cg``).
 ``schedulable``
     the optimizer has the hyperparameter ``schedule`` (``constant``, ``cosine``,
     ``warmup-cosine``, ``trapezoidal``: :mod:`optbench.schedules`) and the runner passes its
@@ -149,6 +156,7 @@ class OptimizerSpec:
     elementwise: bool = False
     needs_objective: bool = False
     reuses_evaluations: bool = False
+    gradient_graph: bool = False
     driver: bool = False
     train_eval: bool = False
     param_ndim: int | None = None

@@ -86,13 +86,20 @@ def hessian_vector_products(f: Callable[[Tensor], Tensor], x: Tensor) -> Callabl
     with torch.enable_grad():
         xx = x.detach().requires_grad_(True)
         (g,) = torch.autograd.grad(f(xx).sum(), xx, create_graph=True)
+    return gradient_hvp(g, xx)
+
+
+def gradient_hvp(g: Tensor, x: Tensor) -> Callable[[Tensor], Tensor]:
+    r"""``v -> \nabla_x (g^\top v)``: Hessian-vector products through the graph of a gradient ``g``
+    of ``f`` taken at the leaf ``x`` with ``create_graph=True`` (one backward pass each; the
+    graph is kept). Zero where ``g`` does not depend on ``x``."""
     if not g.requires_grad:  # the gradient is constant: H = 0
-        return lambda v: torch.zeros_like(xx)
+        return lambda v: torch.zeros_like(x)
 
     def hvp(v: Tensor) -> Tensor:
         with torch.enable_grad():
-            (hv,) = torch.autograd.grad(g, xx, v, retain_graph=True, allow_unused=True)
-        return torch.zeros_like(xx) if hv is None else hv.detach()
+            (hv,) = torch.autograd.grad(g, x, v, retain_graph=True, allow_unused=True)
+        return torch.zeros_like(x) if hv is None else hv.detach()
 
     return hvp
 
@@ -127,15 +134,25 @@ def dense_hessian(f: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
     B. A. Pearlmutter (1994), "Fast exact multiplication by the Hessian", Neural Computation
     6(1):147-160.
     """
-    n = x.shape[-1]
     with torch.enable_grad():
         xx = x.detach().requires_grad_(True)
         (g,) = torch.autograd.grad(f(xx).sum(), xx, create_graph=True)
-        if not g.requires_grad:  # the gradient is constant: H = 0
-            return torch.zeros(*x.shape, n, dtype=x.dtype, device=x.device)
+    return gradient_hessian(g, xx)
+
+
+def gradient_hessian(g: Tensor, x: Tensor) -> Tensor:
+    r"""The dense Hessians of the rows of the leaf ``x`` (``(..., n)`` -> ``(..., n, n)``) from the
+    graph of a gradient ``g = \nabla_x \sum f(x)`` taken with ``create_graph=True``: the ``n``
+    reverse-over-reverse products ``\nabla_x (g^\top e_i)`` in one batched backward pass
+    (``is_grads_batched=True``), as :func:`dense_hessian` describes; the pass frees the graph.
+    Zeros where ``g`` does not depend on ``x``."""
+    n = x.shape[-1]
+    if not g.requires_grad:  # the gradient is constant: H = 0
+        return torch.zeros(*x.shape, n, dtype=x.dtype, device=x.device)
+    with torch.enable_grad():
         eye = torch.eye(n, dtype=x.dtype, device=x.device)
         directions = eye.reshape(n, *([1] * (x.dim() - 1)), n).expand(n, *x.shape)
-        (rows,) = torch.autograd.grad(g, xx, directions, is_grads_batched=True, allow_unused=True)
+        (rows,) = torch.autograd.grad(g, x, directions, is_grads_batched=True, allow_unused=True)
     if rows is None:  # g has a graph, but not through x
         return torch.zeros(*x.shape, n, dtype=x.dtype, device=x.device)
     return rows.detach().movedim(0, -2)
@@ -148,11 +165,46 @@ class FlatObjective:
     instance's parameters, so :func:`dense_hessian` and :func:`hessian_vector_products`
     work.
     ``x()`` returns the current parameters flattened; ``assign(x)`` writes ``x`` back.
+
+    Second derivatives at the current point: :meth:`hessian` and :meth:`hessian_vector_products`.
+    For an optimizer registered ``gradient_graph=True`` (:mod:`optbench.optimizer`) the runner's
+    closure takes the gradient of each evaluation with ``create_graph=True`` and leaves it here
+    (:meth:`keep_gradient`); while the parameter has not changed since, both differentiate that
+    graph once more instead of evaluating ``f`` again at the same point -- the same operations on
+    the same numbers, so the same result bit for bit.
     """
 
     def __init__(self, f: Callable[[Tensor], Tensor], params: Sequence[Tensor]):
         self.f = f
         self.params = list(params)
+        self._kept: tuple[int, Tensor] | None = None  # (the parameter's version, its gradient with graph)
+
+    def keep_gradient(self, gradient: Tensor) -> None:
+        """Keep ``gradient``, the gradient at the single 1-D parameter taken with ``create_graph=True``
+        (by the runner's closure), for the next :meth:`hessian` or :meth:`hessian_vector_products`."""
+        self._kept = (self.params[0]._version, gradient)
+
+    def _kept_gradient(self) -> Tensor | None:
+        """The kept gradient if the parameter has not been written since it was taken (its version
+        counter is unchanged), else ``None``; forgotten either way (a graph serves one use)."""
+        kept, self._kept = self._kept, None
+        if kept is None or kept[0] != self.params[0]._version:
+            return None
+        return kept[1]
+
+    def hessian(self, x: Tensor) -> Tensor:
+        """The dense Hessian at ``x``, the parameters' current point flattened: from the kept
+        gradient's graph (:func:`gradient_hessian`) when there is one, else :func:`dense_hessian`
+        of ``f`` at ``x``."""
+        g = self._kept_gradient()
+        return dense_hessian(self.f, x) if g is None else gradient_hessian(g, self.params[0])
+
+    def hessian_vector_products(self, x: Tensor) -> Callable[[Tensor], Tensor]:
+        """``v -> H v`` at ``x``, the parameters' current point flattened: through the kept
+        gradient's graph (:func:`gradient_hvp`) when there is one, else
+        :func:`hessian_vector_products` of ``f`` at ``x``."""
+        g = self._kept_gradient()
+        return hessian_vector_products(self.f, x) if g is None else gradient_hvp(g, self.params[0])
 
     def __call__(self, x: Tensor) -> Tensor:
         return self.f(x)

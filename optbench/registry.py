@@ -228,6 +228,7 @@ def register_optimizer(
     elementwise: bool = False,
     needs_objective: bool = False,
     reuses_evaluations: bool = False,
+    gradient_graph: bool = False,
     driver: bool = False,
     train_eval: bool = False,
     param_ndim: int | None = None,
@@ -246,9 +247,10 @@ def register_optimizer(
     def decorate(factory):
         reg_name = name or factory.__name__.replace("_", "-")
         spec = optimizer_spec(reg_name, factory, tags=tags, search_space=search_space, elementwise=elementwise,
-                              needs_objective=needs_objective, reuses_evaluations=reuses_evaluations, driver=driver,
-                              train_eval=train_eval, param_ndim=param_ndim, fallback=fallback, closure=closure,
-                              batched=batched, family=family, theory=theory, schedulable=schedulable)
+                              needs_objective=needs_objective, reuses_evaluations=reuses_evaluations,
+                              gradient_graph=gradient_graph, driver=driver, train_eval=train_eval,
+                              param_ndim=param_ndim, fallback=fallback, closure=closure, batched=batched,
+                              family=family, theory=theory, schedulable=schedulable)
         OPTIMIZERS.add(reg_name, spec)
         return factory
 
@@ -256,9 +258,9 @@ def register_optimizer(
 
 
 def optimizer_spec(name: str, factory: Callable, *, tags=(), search_space=None, elementwise=False,
-                   needs_objective=False, reuses_evaluations=False, driver=False, train_eval=False,
-                   param_ndim=None, fallback="", closure=True, batched=None, family="", theory=None,
-                   schedulable=False) -> OptimizerSpec:
+                   needs_objective=False, reuses_evaluations=False, gradient_graph=False, driver=False,
+                   train_eval=False, param_ndim=None, fallback="", closure=True, batched=None, family="",
+                   theory=None, schedulable=False) -> OptimizerSpec:
     """The :class:`OptimizerSpec` that :func:`register_optimizer` registers: hyperparameters from
     the factory's keyword defaults (plus ``schedule`` for a schedulable one), the search space
     checked against them."""
@@ -284,6 +286,7 @@ def optimizer_spec(name: str, factory: Callable, *, tags=(), search_space=None, 
         elementwise=elementwise,
         needs_objective=needs_objective,
         reuses_evaluations=reuses_evaluations,
+        gradient_graph=gradient_graph,
         driver=driver,
         train_eval=train_eval,
         param_ndim=param_ndim,

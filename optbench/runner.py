@@ -39,7 +39,10 @@ Capabilities (declared on the registration, :mod:`optbench.optimizer`): a ``trai
 optimizer is put in ``train()`` mode before its first step, in ``eval()`` mode for every
 evaluation point and the final objective, and back in ``train()`` mode after an evaluation
 point; a ``closure=False`` optimizer's
-``step()`` is called after the runner has called the closure itself.
+``step()`` is called after the runner has called the closure itself; for a ``gradient_graph``
+optimizer on a problem with one 1-D parameter the closure takes the gradient with
+``create_graph=True`` (the same numbers as ``backward()``) and leaves it on the optimizer's
+``objective`` for its Hessian (:meth:`optbench.problem.FlatObjective.keep_gradient`).
 """
 from __future__ import annotations
 
@@ -460,8 +463,9 @@ def _finish(record: RunRecord, arrays: dict[str, np.ndarray], status: str, messa
 
 def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict, budget: Budget, dev) -> None:
     kwargs = dict(hp)
+    flat = None
     if spec.needs_objective:
-        kwargs["objective"] = inst.flat_objective()
+        kwargs["objective"] = flat = inst.flat_objective()
     if spec.schedulable:
         kwargs["horizon"] = budget.horizon
     opt = spec.factory(inst.params, **kwargs)
@@ -507,6 +511,14 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
     train_eval, evaluating = spec.train_eval, False
     if train_eval:  # Schedule-Free's contract: train() before the first step
         opt.train()
+    backward = torch.Tensor.backward
+    if spec.gradient_graph and flat is not None and len(params) == 1 and p0.dim() == 1:
+        def backward(loss):
+            """``loss.backward()``, keeping the gradient's graph for the optimizer's second derivatives."""
+            (g,) = torch.autograd.grad(loss, p0, create_graph=True, allow_unused=True)
+            p0.grad = None if g is None else g.detach()
+            if g is not None:
+                flat.keep_gradient(g)
 
     def closure():
         nonlocal nfev, first
@@ -521,7 +533,7 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
         nfev += 1
         zero_grad()
         loss = objective()
-        loss.backward()
+        backward(loss)
         if cache is not None:
             cache.store(params, loss)
         if first:

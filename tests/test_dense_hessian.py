@@ -15,7 +15,8 @@ import torch
 
 import optbench
 from optbench import Budget
-from optbench.problem import dense_hessian
+from optbench.problem import (AnalyticInstance, FlatObjective, dense_hessian, gradient_hessian, gradient_hvp,
+                              hessian_vector_products)
 
 PROBLEMS = ["rosenbrock", "himmelblau", "mgh21-extended-rosenbrock", "mgh07-helical-valley", "beale"]
 
@@ -70,3 +71,52 @@ def test_second_order_runs_raise_no_warning(optimizer):
     assert rec.status == "converged", rec.message
     assert rec.spectrum_method == "dense" and rec.n_negative == 0
     assert np.isfinite(rec.eig_min) and rec.eig_min > 0
+
+
+@pytest.mark.parametrize("name", ["rosenbrock", "mgh07-helical-valley", "mgh20-watson"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_hessian_from_an_evaluations_graph_equals_dense_hessian_bitwise(name, dtype):
+    """``gradient_hessian`` of the gradient a closure takes with ``create_graph=True`` is
+    ``dense_hessian`` at the same point, bit for bit (the same operations on the same numbers)."""
+    p = optbench.get_problem(name)
+    x = (p.start_point(0, torch.float64) + 0.1).to(dtype).requires_grad_(True)
+    (g,) = torch.autograd.grad(p.f(x), x, create_graph=True)
+    hvp = gradient_hvp(g, x)
+    v = torch.linspace(-1.0, 1.0, p.dim, dtype=dtype)
+    assert torch.equal(hvp(v), hessian_vector_products(p.f, x.detach())(v))
+    assert torch.equal(gradient_hessian(g, x), dense_hessian(p.f, x.detach()))
+
+
+def _counting_flat_objective(monkeypatch) -> list[int]:
+    """Make every AnalyticInstance's flat objective count the calls of its ``f`` (the runner's own
+    analysis, gradient norms, keeps an uncounted one)."""
+    calls = [0]
+
+    def flat_objective(self):
+        def f(x):
+            calls[0] += 1
+            return self.problem.f(x)
+
+        return FlatObjective(f, self.params)
+
+    monkeypatch.setattr(AnalyticInstance, "flat_objective", flat_objective)
+    monkeypatch.setattr(AnalyticInstance, "analysis_objective", lambda self: FlatObjective(self.problem.f, self.params))
+    return calls
+
+
+@pytest.mark.parametrize("optimizer", ["newton", "newton-cg"])
+def test_second_derivatives_come_from_the_closures_graph(monkeypatch, optimizer):
+    """A ``gradient_graph`` optimizer evaluates ``f`` once per point: its Hessian (or its
+    Hessian-vector products) differentiate the graph of the runner's closure, never a second
+    evaluation through ``objective.f``; and the record is the one the second evaluation gave."""
+    budget = Budget(max_steps=40, target_gap=1e-10)
+    calls = _counting_flat_objective(monkeypatch)
+    rec = optbench.run("mgh07-helical-valley", optimizer, budget=budget, spectrum=False)
+    assert rec.status == "converged" and rec.nhev > 0
+    assert calls[0] == 0
+    monkeypatch.setattr(FlatObjective, "keep_gradient", lambda self, gradient: None)  # no graph: objective.f
+    alone = optbench.run("mgh07-helical-valley", optimizer, budget=budget, spectrum=False)
+    assert calls[0] > 0
+    assert (alone.status, alone.steps, alone.nfev, alone.nhev) == (rec.status, rec.steps, rec.nfev, rec.nhev)
+    assert np.array_equal(alone.trace["fun"], rec.trace["fun"]) and np.array_equal(alone.trace["x"], rec.trace["x"])
+    assert alone.x == rec.x

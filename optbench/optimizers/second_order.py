@@ -2,7 +2,9 @@
 
 Both need the problem's functional objective (``needs_objective=True``): the runner passes
 ``objective=`` a :class:`~optbench.problem.FlatObjective`, a pure function of one flat
-vector, which torch differentiates twice. Function values and gradients still come
+vector, which torch differentiates twice; with ``gradient_graph=True`` the runner's closure
+also leaves the graph of each evaluation's gradient there, so second derivatives at an
+evaluated point cost no second evaluation. Function values and gradients come
 from the runner's closure (one counted evaluation per call, line-search trials included);
 second-order work is counted separately in the optimizer's ``hessian_evaluations``
 attribute: one per dense Hessian (``newton``) or per Hessian-vector product
@@ -16,7 +18,6 @@ import torch
 from torch import Tensor
 
 from ..optimizer import LogUniform, Uniform
-from ..problem import dense_hessian, hessian_vector_products
 from ..registry import register_optimizer
 from ..theory import NEWTON
 from .linesearch import armijo, check_line_search, flat_grad, flat_params
@@ -86,7 +87,7 @@ class Newton(_SecondOrder):
         g = flat_grad(params)
         if not bool(g.any()) or not math.isfinite(float(loss)):
             return loss
-        H = dense_hessian(self.objective.f, flat_params(params))
+        H = self.objective.hessian(flat_params(params))
         self.hessian_evaluations += 1
         L, _ = cholesky_with_shift((H + H.T) / 2, group["damping"])
         d = -torch.cholesky_solve(g.unsqueeze(1), L).squeeze(1)
@@ -114,7 +115,7 @@ class NewtonCG(_SecondOrder):
         rr = float(r.dot(r))
         if rr == 0.0:  # a stationary point: no direction (and CG would divide by zero)
             return z
-        hvp = hessian_vector_products(self.objective.f, x)
+        hvp = self.objective.hessian_vector_products(x)
         for j in range(self.param_groups[0]["max_cg"]):
             Hp = hvp(p)
             self.hessian_evaluations += 1
@@ -149,7 +150,7 @@ LINE_SEARCH_SPACE = {"c": LogUniform(1e-6, 0.3), "shrink": Uniform(0.1, 0.9)}
 
 
 @register_optimizer("newton", tags=("second-order", "line-search", "deterministic", "dense"), needs_objective=True,
-                    reuses_evaluations=True, batched=RowwiseNewton, family="Newton",
+                    reuses_evaluations=True, gradient_graph=True, batched=RowwiseNewton, family="Newton",
                     search_space={**LINE_SEARCH_SPACE, "damping": LogUniform(1e-6, 1e-1)}, theory=NEWTON)
 def newton(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, damping=1e-3):
     r"""Newton's method: exact Hessian, shifted Cholesky for indefinite Hessians, Armijo backtracking.
@@ -157,9 +158,11 @@ def newton(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, damping=1e-
     .. math::
         d_k = -(\nabla^2 f(x_k) + \tau_k I)^{-1} \nabla f(x_k), \quad x_{k+1} = x_k + t_k d_k
 
-    The Hessian comes from :func:`optbench.problem.dense_hessian` of the flat objective
-    (``n`` reverse-over-reverse Hessian-vector products of one gradient graph, in one batched
-    backward pass; one Hessian evaluation per step, counted in ``hessian_evaluations``). Safeguard: "Cholesky with added
+    The Hessian is ``n`` reverse-over-reverse Hessian-vector products in one batched backward
+    pass through the gradient graph of the closure's own evaluation of ``x_k``
+    (``gradient_graph``: :meth:`optbench.problem.FlatObjective.hessian`; where the runner keeps
+    no graph, :func:`optbench.problem.dense_hessian` of the flat objective builds one); one
+    Hessian evaluation per step, counted in ``hessian_evaluations``. Safeguard: "Cholesky with added
     multiple of the identity" (Nocedal & Wright 2006, Alg. 3.3, a Levenberg-Marquardt-style
     shift): ``tau_k = 0`` when the Hessian is positive definite, else the smallest of
     ``beta - min_i h_ii, 2(...), 4(...)...`` with ``beta = damping * max(1, ||H||_F)`` that
@@ -178,8 +181,8 @@ def newton(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, damping=1e-
 
 
 @register_optimizer("newton-cg", tags=("second-order", "hessian-free", "line-search", "deterministic"),
-                    needs_objective=True, reuses_evaluations=True, batched=RowwiseNewtonCG, family="Newton",
-                    search_space=dict(LINE_SEARCH_SPACE))
+                    needs_objective=True, reuses_evaluations=True, gradient_graph=True, batched=RowwiseNewtonCG,
+                    family="Newton", search_space=dict(LINE_SEARCH_SPACE))
 def newton_cg(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, max_cg=200):
     r"""Line-search Newton-CG (truncated Newton), Hessian-free.
 
@@ -193,8 +196,9 @@ def newton_cg(params, objective, c=1e-4, shrink=0.5, max_backtracks=50, max_cg=2
     ``p^T \nabla^2 f\, p \le 0`` (returning the current CG iterate, or ``-\nabla f(x_k)`` if
     that happens at the first iteration), or after ``max_cg`` iterations. Each CG iteration
     uses one Hessian-vector product, counted in ``hessian_evaluations``: reverse-over-reverse
-    through one gradient graph of the flat objective built per step
-    (:func:`optbench.problem.hessian_vector_products`). Then ``x_{k+1} = x_k + t_k d_k`` with backtracking Armijo from
+    through the gradient graph of the closure's evaluation of ``x_k`` (``gradient_graph``:
+    :meth:`optbench.problem.FlatObjective.hessian_vector_products`; else one graph of the flat
+    objective built per step). Then ``x_{k+1} = x_k + t_k d_k`` with backtracking Armijo from
     ``t = 1`` as in :func:`newton`.
 
     References: J. Nocedal, S. J. Wright (2006), "Numerical Optimization", 2nd ed., Alg. 7.1;
