@@ -22,10 +22,10 @@ steps' wall time that one interruption by another process does not move.
 
 A run's *calibrated time* is ``seconds / calibration_seconds`` (dimensionless: "calibrated
 time units", how many calibration workloads the run's optimizer time would buy on its own
-machine); :func:`optbench.metrics.calibrated` adds it to the report's frames. Evaluation
+machine); :func:`optbench.metrics.with_calibrated_time` adds it to the report's frames. Evaluation
 counts stay the primary, exact cost; calibrated time only makes time axes of different
-machines *roughly* comparable. It removes a machine's overall speed (clock, core type,
-thread count, a steady background load), not differences in what a run spends its time on:
+machines *roughly* comparable. It removes a machine's overall speed (clock, core type, a
+steady background load), not differences in what a run spends its time on:
 the workload is dominated by per-operation dispatch and small float32 matrix products, so
 a float64 problem, a large network or a GPU run whose cost is elsewhere (memory bandwidth,
 kernel launches of another size) scales differently from it.
@@ -34,11 +34,12 @@ Measured by ``python benchmarks/calibration_spread.py`` (``benchmarks/README.md`
 "Calibration figure"; the project's shared 2-core machine, 1 thread, load average 5.7-6.8):
 across 15 fresh processes median 0.377 s, min 0.262, max 0.538 ((max - min) / median 73%);
 15 repeats in one process median 0.431 s, range 78%; the first call costs a process 0.46 s
-(median). Under that load the figure follows the load of the moment. It normalised half a
-core away (raw time ratios 2.2 and 2.7, calibrated 1.00 and 1.02 on an MLP and on 10-D
-Rosenbrock) but not a change of torch threads, which slows small matrix products on a busy
-machine and not a dispatch-bound float64 problem (calibrated ratio 0.04): compare
-calibrated times of runs made with the same thread count.
+(median). A second measurement as the load rose from 3.9 to 6.2: processes 0.139-0.546 s
+(median 0.397), first call 0.20-0.62 s. Under such load the figure follows the load of the
+moment. It normalised half a core away (raw time ratios 2.2 and 2.7, calibrated 1.00 and
+1.02 on an MLP and on 10-D Rosenbrock) but not a change of torch threads, which slows small
+matrix products on a busy machine and not a dispatch-bound float64 problem (calibrated
+ratio 0.04): compare calibrated times of runs made with the same thread count.
 """
 from __future__ import annotations
 
