@@ -236,7 +236,7 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
     written = 0  # rows of the buffers filled so far
     nfev = 0
     first = True
-    zero_grad, opt_step = opt.zero_grad, opt.step
+    zero_grad, opt_step = runner.gradient_reset(opt), opt.step
 
     def closure():
         nonlocal nfev, first
@@ -339,16 +339,23 @@ def _loop(records, problem, spec, hp, budget, dev, x0, rng_untouched) -> list:
     for i, rec in enumerate(records):
         stop = stops[i]
         last = step if stop is None else stop.row
-        arrays = {"step": np.arange(last + 1, dtype=np.int64), "fun": fun[: last + 1, i].copy(),
-                  "nfev": nfev_arr[: last + 1].copy(), "seconds": seconds[: last + 1].copy()}
-        if traj is not None:
-            arrays["x"] = traj[: last + 1, i].copy()
         status, msg = ("budget", message) if stop is None else (stop.status, stop.message)
-        _finish(rec, arrays, status, msg, float(arrays["fun"][-1]), final_x[i] if stop is None else None)
-        rec.dim = int(problem.dim)
+        _finish_row(rec, problem, last, fun[:, i], nfev_arr, seconds, None if traj is None else traj[:, i], status,
+                    msg, final_x[i] if stop is None else None)
         if status != "diverged":
             ends.append((rec, final_x[i] if stop is None else stop_x[i]))
     return ends
+
+
+def _finish_row(rec: RunRecord, problem: AnalyticProblem, last: int, fun: np.ndarray, nfev: np.ndarray,
+                seconds: np.ndarray, traj: np.ndarray | None, status: str, message: str, final_x) -> None:
+    """Fill a seed's record from its columns of the batch's trace (``fun``, ``nfev``, ``traj``: one
+    entry per batch row), cut at its own last row ``last``, in the runner's trace layout."""
+    cut = slice(0, last + 1)
+    arrays = runner.trace_arrays(fun[cut].copy(), nfev[cut].copy(), seconds[cut].copy(),
+                                 None if traj is None else traj[cut].copy())
+    _finish(rec, arrays, status, message, float(arrays["fun"][-1]), final_x)
+    rec.dim = int(problem.dim)
 
 
 def _gradient_norms(problem: AnalyticProblem, points: torch.Tensor, where: str) -> list[tuple]:
@@ -441,10 +448,6 @@ def _loop_rows(records, problem, spec, hp, budget, dev, x0) -> list:
     for i, rec in enumerate(records):
         stop = stops[i]
         last = stop.row if stop is not None else ends[i] if ends[i] >= 0 else step
-        arrays = {"step": np.arange(last + 1, dtype=np.int64), "fun": fun[: last + 1, i].copy(),
-                  "nfev": nfev_arr[: last + 1, i].copy(), "seconds": seconds[: last + 1].copy()}
-        if traj is not None:
-            arrays["x"] = traj[: last + 1, i].copy()
         if stop is not None:
             status, msg, final_x, end = stop.status, stop.message, None, stop_x[i]
         else:
@@ -452,9 +455,9 @@ def _loop_rows(records, problem, spec, hp, budget, dev, x0) -> list:
             status, msg, final_x = "budget", budget.spent(last, int(spent_before[last][i])), end
             if i in stalls:
                 status, msg = "stopped", stalls[i]
-        _finish(rec, arrays, status, msg, float(arrays["fun"][-1]), final_x)
+        _finish_row(rec, problem, last, fun[:, i], nfev_arr[:, i], seconds, None if traj is None else traj[:, i],
+                    status, msg, final_x)
         rec.nhev = int(nhev_arr[last, i])
-        rec.dim = int(problem.dim)
         if status != "diverged":
             out.append((rec, end))
     return out

@@ -161,3 +161,26 @@ def test_environment_recorded():
     assert env["torch"] == torch.__version__ and env["optbench"] == optbench.__version__
     assert env["python"] and env["device_name"]
     assert math.isfinite(rec.seconds)
+
+
+def test_gradient_reset_is_the_optimizers_own_zero_grad():
+    """The closure clears gradients as ``opt.zero_grad()`` would: torch.optim's default (every
+    parameter of every group, added groups included, gets ``grad = None``) without its profiler
+    scope, and an optimizer's own ``zero_grad`` where it has one."""
+    from optbench.runner import gradient_reset
+
+    a, b = (torch.ones(2, requires_grad=True) for _ in range(2))
+    opt = torch.optim.SGD([a], lr=0.1)
+    opt.add_param_group({"params": [b]})
+    a.grad, b.grad = torch.ones(2), torch.ones(2)
+    gradient_reset(opt)()
+    assert a.grad is None and b.grad is None
+
+    class KeepsGradients(torch.optim.SGD):
+        def zero_grad(self, set_to_none=True):
+            self.cleared = True
+
+    own = KeepsGradients([a], lr=0.1)
+    a.grad = torch.ones(2)
+    gradient_reset(own)()
+    assert own.cleared and a.grad is not None
