@@ -55,6 +55,8 @@ def _add_execution(p: argparse.ArgumentParser) -> None:
                         "changed suite, a name derived from it, printed at the start and the same for the same command)")
     p.add_argument("--report", metavar="DIR", help="report directory (default reports/<experiment name>)")
     p.add_argument("--no-report", action="store_true", help="do not write the HTML report")
+    p.add_argument("--no-archive", action="store_true",
+                   help="a frozen suite's report shows the shipped baseline archive beside the runs; this leaves it out")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="print the full summary table (every status, the gap reference, steps) instead of the "
@@ -158,7 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "calibrated: seconds / the run's calibration figure, comparable between machines)")
     p.add_argument("--targets", choices=["short", "coco"], default="short",
                    help="gap-target ladder: short (1e-1..1e-8, 8 targets) or coco (COCO's 51 targets 1e2..1e-8)")
+    p.add_argument("--no-archive", action="store_true",
+                   help="leave out the shipped baseline archive that a frozen suite's report shows beside its runs")
     _add_plugin(p)
+
+    p = sub.add_parser("verify-archive", help="re-run a random sample of a frozen suite's archived runs and say "
+                       "whether statuses, evaluation counts and final values reproduce")
+    p.add_argument("suite", help="a frozen suite with a shipped archive (classic-v1, training-v1) or an archive .npz")
+    p.add_argument("--sample", type=int, default=20, help="how many archived runs to re-run (default 20)")
+    p.add_argument("--seed", type=int, default=0, help="the seed of the random sample (default 0)")
 
     p = sub.add_parser("compare", help="compare two result sets; exit 1 if something got slower or converges worse")
     p.add_argument("base")
@@ -461,12 +471,38 @@ def cmd_run(args) -> int:
     print(_summary_text(results, keys, args.verbose))
     if summary.interrupted:
         return 130
-    if report_dir is not None:  # exactly this command's runs
-        paths = _write_report(results.subset(keys), report_dir, title=f"optbench report: experiment {suite.name}")
+    if report_dir is not None:  # exactly this command's runs, and the archived baselines of a frozen suite
+        archived = None if args.no_archive else _matching_archive(jobs)
+        if archived is not None:
+            print(f"the report puts these runs beside the {archived}", file=sys.stderr)
+        paths = _write_report(results.subset(keys), report_dir, title=f"optbench report: experiment {suite.name}",
+                              archive=not args.no_archive)
         print(f"report: {paths['html']}", file=sys.stderr)
     stored = int(results.runs["key"].isin(keys).sum())
     print(f"done in {time.perf_counter() - t0:.1f} s: {stored} of {len(jobs)} runs stored ({summary.done} computed "
           f"now, {summary.skipped} found in the store)", file=sys.stderr)
+    return 0
+
+
+def _matching_archive(jobs) -> str | None:
+    """A line describing the shipped archive of the instances these jobs ran, or ``None``."""
+    from .archive import matching
+
+    archive = matching({j.suite_hash for j in jobs})
+    return None if archive is None else archive.describe()
+
+
+def cmd_verify_archive(args) -> int:
+    from .archive import verify
+
+    result = verify(args.suite, sample=args.sample, seed=args.seed)
+    total = len(result.rows)
+    if result.differences:
+        print(f"{total - result.reproduced} of {total} sampled runs did not reproduce:")
+        for line in result.differences:
+            print(f"  {line}")
+        return 1
+    print(f"all {total} sampled runs reproduced ({'exactly' if result.exact else 'within the tolerances'})")
     return 0
 
 
@@ -541,7 +577,8 @@ def cmd_tune(args) -> int:
         print(format_comparison(tuned_vs_default_frame(evaluation)))
         if report_dir is not None:
             protocol = results.subset(set(outcome.trial_keys + outcome.tuned_keys + outcome.default_keys))
-            paths = _write_report(protocol, report_dir, title=f"optbench report: experiment {suite.name}")
+            paths = _write_report(protocol, report_dir, title=f"optbench report: experiment {suite.name}",
+                                  archive=not args.no_archive)
             print(f"report: {paths['html']}", file=sys.stderr)
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
@@ -602,9 +639,10 @@ def cmd_report(args) -> int:
     _check_writable_dir(out)
     if args.name is not None:
         paths = _write_report(results, out, x=args.x, targets=args.targets, experiment=args.name,
-                              title=f"optbench report: experiment {args.name}")
+                              title=f"optbench report: experiment {args.name}", archive=not args.no_archive)
     else:
-        paths = _write_report(results, out, each_experiment=True, x=args.x, targets=args.targets)
+        paths = _write_report(results, out, each_experiment=True, x=args.x, targets=args.targets,
+                              archive=not args.no_archive)
     for kind, path in paths.items():
         print(f"{kind}: {path}")
     return 0
@@ -662,7 +700,7 @@ def cmd_check_problem(args) -> int:
 COMMANDS = {
     "list": cmd_list, "info": cmd_info, "run": cmd_run, "tune": cmd_tune, "report": cmd_report, "compare": cmd_compare,
     "export": cmd_export, "check-optimizer": cmd_check_optimizer,
-    "check-problem": cmd_check_problem,
+    "check-problem": cmd_check_problem, "verify-archive": cmd_verify_archive,
 }
 
 

@@ -659,11 +659,11 @@ def execute(
     retried = {key for key, status in stored.items() if status in FAULT_STATUSES} if retry_failed else set()
     to_run = [j for j in jobs if rerun or j.key not in stored or j.key in retried]
     check_environment(to_run)
-    by_experiment: dict[str, list[str]] = {}
+    by_experiment: dict[tuple, list[str]] = {}
     for j in jobs:
-        by_experiment.setdefault(experiment_of(j.suite), []).append(j.key)
-    for name, keys in by_experiment.items():
-        store.add_to_experiment(name, keys)
+        by_experiment.setdefault((experiment_of(j.suite), j.suite_hash), []).append(j.key)
+    for (name, suite_hash), keys in by_experiment.items():
+        store.add_to_experiment(name, keys, suite_hash)
     again = [j.key for j in to_run if j.key in stored]
     if again:
         store.delete(again)

@@ -319,7 +319,7 @@ def with_calibrated_time(runs: pd.DataFrame, traces: pd.DataFrame) -> tuple[pd.D
 # ---------------------------------------------------------------------------------------
 # Time to target
 # ---------------------------------------------------------------------------------------
-def _first_hits(fun: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+def first_hits(fun: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Index of the first entry of ``fun`` at or below each threshold, ``-1`` if none.
 
     The running minimum ``m_j = min_{i<=j} f_i`` is non-increasing, so the first hit of
@@ -351,6 +351,14 @@ def _trace_slices(traces: pd.DataFrame, columns: tuple[str, ...]):
     stops = np.append(starts[1:], keys.size)
     slices = {keys[a]: (a, b) for a, b in zip(starts, stops)}
     return {c: tr[c].to_numpy(float) for c in columns}, slices
+
+
+def target_thresholds(fun: np.ndarray, f_ref: float, gaps=GAP_TARGETS, taus=REDUCTION_TAUS) -> np.ndarray:
+    """The values of ``f`` that reach each target of a run whose trace values are ``fun``:
+    ``f_ref + t`` for each gap target ``t``, then ``f_ref + tau (f(x_0) - f_ref)`` for each
+    reduction tolerance ``tau`` (NaN when ``f(x_0)`` is not finite)."""
+    f0 = fun[0] if fun.size and np.isfinite(fun[0]) else np.nan
+    return np.concatenate([f_ref + np.asarray(gaps, dtype=float), f_ref + np.asarray(taus, dtype=float) * (f0 - f_ref)])
 
 
 def hitting_times(runs: pd.DataFrame, traces: pd.DataFrame, *, gaps=GAP_TARGETS,
@@ -385,9 +393,8 @@ def hitting_times(runs: pd.DataFrame, traces: pd.DataFrame, *, gaps=GAP_TARGETS,
     for i, (key, f_ref) in enumerate(zip(keys, f_refs)):
         a, b = slices.get(key, (0, 0))
         fun = cols["fun"][a:b]
-        f0 = fun[0] if fun.size and np.isfinite(fun[0]) else np.nan
-        thresholds[i] = np.concatenate([f_ref + gaps, f_ref + taus * (f0 - f_ref)])
-        idx = _first_hits(fun, thresholds[i])
+        thresholds[i] = target_thresholds(fun, f_ref, gaps, taus)
+        idx = first_hits(fun, thresholds[i])
         hit[i] = idx >= 0
         for c in found:
             found[c][i, hit[i]] = cols[c][a:b][idx[hit[i]]]
@@ -817,6 +824,28 @@ def ranks(runs: pd.DataFrame, traces: pd.DataFrame, *, floor: float = 1e-8, resa
 # ---------------------------------------------------------------------------------------
 # Convergence curves
 # ---------------------------------------------------------------------------------------
+def inverted_cdf_quantiles(mat: np.ndarray, qs) -> np.ndarray:
+    """Quantiles ``qs`` of every column of ``mat`` over its non-NaN entries, by the inverse of
+    the empirical CDF (Hyndman & Fan 1996, definition 1: the ``ceil(q n)``-th smallest of the
+    ``n`` values; NaN where a column has none) -- ``np.nanpercentile(mat, 100 * qs, axis=0,
+    method="inverted_cdf")``, vectorised: numpy's goes column by column, which took 17 s of a
+    report of 16,000 runs.
+
+    >>> inverted_cdf_quantiles(np.array([[1.0, np.nan], [3.0, np.nan], [2.0, 5.0], [np.inf, np.nan]]), [0.5, 1.0])
+    array([[ 2.,  5.],
+           [inf,  5.]])
+    """
+    ordered = np.sort(mat, axis=0)  # NaN sorts last, after inf
+    n = (~np.isnan(mat)).sum(axis=0)
+    out = np.full((len(qs), mat.shape[1]), np.nan)
+    for i, q in enumerate(qs):
+        index = np.maximum(np.ceil(np.asarray(q) * n - 1e-9).astype(np.int64) - 1, 0)
+        picked = np.take_along_axis(ordered, np.minimum(index, max(mat.shape[0] - 1, 0))[None, :], axis=0)[0] \
+            if mat.shape[0] else np.full(mat.shape[1], np.nan)
+        out[i] = np.where(n > 0, picked, np.nan)
+    return out
+
+
 def convergence_bands(runs: pd.DataFrame, traces: pd.DataFrame, *, x: str = "steps",
                       points: int = 300) -> pd.DataFrame:
     """Median and interquartile range over seeds of the gap ``f(x_j) - f_ref`` on a grid.
@@ -835,18 +864,18 @@ def convergence_bands(runs: pd.DataFrame, traces: pd.DataFrame, *, x: str = "ste
     """
     col = measure_column(x)
     ref = with_reference(runs).set_index("key")
-    by_key = {k: g.sort_values("step") for k, g in traces.groupby("key", sort=False)} if len(traces) else {}
+    cols, slices = _trace_slices(traces, ("step", "fun", col))
     parts = []
     for (problem_id, optimizer_id), grp in ref.groupby(["problem_id", "optimizer_id"], sort=True):
         curves = []
-        for key, run in grp.iterrows():
-            tr = by_key.get(key)
-            if tr is None or tr.empty:
+        for key, f_ref in zip(grp.index, grp["f_ref"].to_numpy(float)):
+            a, b = slices.get(key, (0, 0))
+            if a == b:
                 continue
-            xs = tr[col].to_numpy(float)
+            xs = cols[col][a:b]
             if not np.isfinite(xs).any():  # no calibration figure: not on a calibrated axis
                 continue
-            gap = tr["fun"].to_numpy(float) - run["f_ref"]
+            gap = cols["fun"][a:b] - f_ref
             curves.append((xs, np.where(np.isfinite(gap), np.maximum(gap, 0.0), np.inf)))
         if not curves:
             continue
@@ -859,9 +888,7 @@ def convergence_bands(runs: pd.DataFrame, traces: pd.DataFrame, *, x: str = "ste
         for i, (xs, gaps) in enumerate(curves):
             idx = np.searchsorted(xs, grid, side="right") - 1
             mat[i] = np.where(idx >= 0, gaps[np.clip(idx, 0, None)], np.nan)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # grid points before every run's start
-            q25, med, q75 = np.nanpercentile(mat, [25, 50, 75], axis=0, method="inverted_cdf")
+        q25, med, q75 = inverted_cdf_quantiles(mat, (0.25, 0.5, 0.75))
         parts.append(pd.DataFrame({"problem_id": problem_id, "optimizer_id": optimizer_id, "x": grid,
                                    "median": med, "q25": q25, "q75": q75,
                                    "runs": (~np.isnan(mat)).sum(axis=0)}))

@@ -27,7 +27,8 @@ import numpy as np
 from .errors import StoreError
 from .labels import configuration_labels
 
-SCHEMA_VERSION = 3  # 2: grad_norm, grad_norm0; 3: the experiments table (older files are migrated on opening)
+SCHEMA_VERSION = 4  # 2: grad_norm, grad_norm0; 3: the experiments table; 4: experiments.suite_hash
+#                    (older files are migrated on opening)
 APPLICATION = "optbench"
 
 RUN_COLUMNS = [
@@ -81,10 +82,10 @@ CREATE TABLE IF NOT EXISTS evals (
     PRIMARY KEY (key, metric));
 CREATE INDEX IF NOT EXISTS runs_problem_optimizer ON runs(problem, optimizer);
 CREATE TABLE IF NOT EXISTS experiments (
-    name TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (name, key));
+    name TEXT NOT NULL, key TEXT NOT NULL, suite_hash TEXT, PRIMARY KEY (name, key));
 """
 EXPERIMENTS_TABLE = """CREATE TABLE IF NOT EXISTS experiments (
-    name TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (name, key))"""
+    name TEXT NOT NULL, key TEXT NOT NULL, suite_hash TEXT, PRIMARY KEY (name, key))"""
 
 
 def experiment_of(label) -> str:
@@ -291,6 +292,7 @@ class Store:
         New columns are nullable, so the old runs read as "not recorded" (``NaN``) there; a file
         opened read-only is read as it is (:class:`Results` fills the columns it lacks and
         derives the experiments from the suite labels the same way).
+        Version 4 adds ``experiments.suite_hash`` (``NULL``: not recorded).
         Returns the columns the ``runs`` table now has.
         """
         with self.conn:
@@ -301,7 +303,9 @@ class Store:
             if version < 3:
                 self.conn.execute(EXPERIMENTS_TABLE)
                 rows = [(experiment_of(label), key) for key, label in self.conn.execute("SELECT key, suite FROM runs")]
-                self.conn.executemany("INSERT OR IGNORE INTO experiments VALUES (?, ?)", rows)
+                self.conn.executemany("INSERT OR IGNORE INTO experiments (name, key) VALUES (?, ?)", rows)
+            elif version < 4:
+                self.conn.execute("ALTER TABLE experiments ADD COLUMN suite_hash TEXT")
             self.conn.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'", (str(SCHEMA_VERSION),))
         return {r[1] for r in self.conn.execute("PRAGMA table_info(runs)")}
 
@@ -341,14 +345,16 @@ class Store:
             raise
         return True
 
-    def add_to_experiment(self, name: str, keys: Iterable[str]) -> None:
+    def add_to_experiment(self, name: str, keys: Iterable[str], suite_hash: str | None = None) -> None:
         """Record that the runs with these keys belong to the experiment ``name`` (a run that
-        several commands share -- the same job, stored once -- belongs to each of them)."""
-        rows = [(name, k) for k in keys]
+        several commands share -- the same job, stored once -- belongs to each of them), run
+        on the instances of the suite whose :meth:`~optbench.suite.Suite.instances_hash` is
+        ``suite_hash``."""
+        rows = [(name, k, suite_hash) for k in keys]
         with _sqlite_errors(self.path, "write to"):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                self.conn.executemany("INSERT OR IGNORE INTO experiments VALUES (?, ?)", rows)
+                self.conn.executemany("INSERT OR IGNORE INTO experiments VALUES (?, ?, ?)", rows)
                 self.conn.execute("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:
@@ -391,7 +397,8 @@ class Store:
 class Results:
     """Tidy frames of a results database: ``runs`` (one row per run), ``traces`` (one row
     per run and step), ``evals`` (one row per run, evaluation point and metric) and
-    ``experiments`` (one row per experiment and run: columns ``experiment, key``).
+    ``experiments`` (one row per experiment and run: columns ``experiment, key, suite_hash``,
+    the last the instances hash of the suite the run was made for, ``None`` where not recorded).
 
     An *experiment* is the set of runs one command asked for (``optbench run``/``tune``, or
     :func:`optbench.run_suite`), named after the suite, ``--name``, or the selection; a run
@@ -439,11 +446,14 @@ class Results:
                  else pd.DataFrame(columns=["key", "metric", "step", "value"]))
         self.evals = evals.merge(runs[["key", "problem_id", "optimizer_id", "seed"]], on="key", how="left")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        registered = (pd.read_sql_query("SELECT name AS experiment, key FROM experiments", conn)
-                      if "experiments" in tables else pd.DataFrame(columns=["experiment", "key"]))
+        hashes = "experiments" in tables and "suite_hash" in {r[1] for r in conn.execute("PRAGMA table_info(experiments)")}
+        registered = (pd.read_sql_query(f"SELECT name AS experiment, key, {'suite_hash' if hashes else 'NULL'} AS suite_hash "
+                                        "FROM experiments", conn)
+                      if "experiments" in tables else pd.DataFrame(columns=["experiment", "key", "suite_hash"]))
         registered = registered[registered["key"].isin(set(runs["key"]))]
         orphans = runs[~runs["key"].isin(set(registered["key"]))]
-        derived = pd.DataFrame({"experiment": [experiment_of(s) for s in orphans["suite"]], "key": orphans["key"]})
+        derived = pd.DataFrame({"experiment": [experiment_of(s) for s in orphans["suite"]], "key": orphans["key"],
+                                "suite_hash": None})
         self.experiments = (pd.concat([registered, derived], ignore_index=True)
                             .sort_values(["experiment", "key"], ignore_index=True))
 

@@ -13,6 +13,7 @@ flags. Lists are grids; the run matrix is their product, each cell seeded::
     [budget]                        # optbench.Budget fields
     max_steps = 500
     target_gap = 1e-8
+    # max_evals_per_dim = 100       # or: max_evals = 100 x the problem's dimension (see below)
 
     [[problems]]
     name = "rosenbrock"             # or: select = "tag:mgh"  (a tag or a glob)
@@ -33,6 +34,19 @@ flags. Lists are grids; the run matrix is their product, each cell seeded::
     studies = 1                     # optional: independent studies, each on its own tuning seed
     method = "sobol"                # sobol (default) | random | grid
     metric = "final-loss"           # final-loss | test-loss | time-to-target
+
+A budget may give ``max_evals_per_dim = K`` instead of ``max_evals``: each analytic problem then
+gets ``max_evals = K * dim`` (COCO's budgets are multiples of the dimension), and, unless the
+budget sets ``max_steps``, as many steps (a step costs at least one evaluation, so the step
+bound never binds first). A more specific level (a problem's ``budget``, ``--max-evals``)
+that gives ``max_evals`` replaces it, and the other way round.
+
+``frozen = true`` marks a standard, versioned suite (``classic-v1``): its instances -- every
+problem with all its parameters (registered defaults included), budget, dtype and seed -- are
+hashed (:meth:`Suite.instances_hash`); the hash is stored with every run of the suite, the
+shipped baseline archive (:mod:`optbench.archive`) is compared only with runs of the same hash,
+and a test pins the hash of each frozen suite, so changing one is a test failure: a new
+version is a new file.
 
 On the command line the same selection reads ``--problems "rosenbrock[dim=[2,10]],tag:mgh"``
 and ``--optimizers "adam[lr=1e-2],lbfgs"`` (benchopt's syntax).
@@ -56,7 +70,7 @@ else:  # pragma: no cover
 from .errors import ConfigError, UnknownNameError, did_you_mean
 
 SUITE_KEYS = {"name", "description", "seeds", "device", "dtype", "budget", "problems", "optimizers", "time_limit",
-              "tune", "spectrum"}
+              "tune", "spectrum", "frozen"}
 PROBLEM_KEYS = {"name", "select", "params", "budget", "dtype"}
 OPTIMIZER_KEYS = {"name", "select", "hyperparameters", "optional"}
 
@@ -87,6 +101,7 @@ class Job:
     suite: str
     key: str
     spectrum: bool = True  # take the Hessian spectrum at the final iterate (not part of the key)
+    suite_hash: str | None = None  # Suite.instances_hash of the suite it came from (not part of the key)
 
     @property
     def label(self) -> str:
@@ -107,6 +122,7 @@ class Suite:
     time_limit: float | None = None
     tune: dict[str, Any] = field(default_factory=dict)  # the [tune] table: see optbench.tuning.settings
     spectrum: bool = True  # the final Hessian spectrum of every run (optbench.runner.run)
+    frozen: bool = False  # a standard, versioned suite: its instances_hash is pinned by a test
 
     def size(self) -> tuple[int, int, int]:
         """``(problem configurations, optimizer configurations, seeds)``: :meth:`jobs` makes at
@@ -137,17 +153,12 @@ class Suite:
         missing = set(self.missing_optional())
         return [sel for sel in self.optimizers if sel.pattern not in missing]
 
-    def jobs(self) -> list[Job]:
-        """Expand the grids into jobs, validating every name and (hyper)parameter first.
-        Optional optimizers that are not installed are skipped (:meth:`missing_optional`)."""
-        from .device import resolve_device
+    def _problem_cells(self) -> list[tuple]:
+        """``(name, params with defaults, Budget, dtype, problem)`` for every problem
+        configuration, validated."""
         from .problem import resolve_dtype
-        from .optimizer import validate_hyperparameters
-        from .registry import OPTIMIZERS, PROBLEMS, get_optimizer
-        from .runner import job_key
-        from .theory import is_expression
+        from .registry import PROBLEMS
 
-        device = resolve_device(self.device)
         problem_cells = []
         for sel in self.problems:
             for name in PROBLEMS.match(sel.pattern):
@@ -159,9 +170,42 @@ class Suite:
                         raise ConfigError(f"{self.source}: problem {name!r} has no parameter "
                                           f"{', '.join(map(repr, unknown))}; accepted: {accepted}")
                     problem = _check_problem(name, params, self.source)
-                    budget = _budget({**self.budget, **sel.budget}, self.source)
+                    budget = _budget(_per_problem_budget(_merged_budget(self.budget, sel.budget), problem, name,
+                                                         self.source), self.source)
                     dtype = resolve_dtype(sel.dtype or self.dtype) or spec.factory.default_dtype
                     problem_cells.append((name, {**spec.params, **params}, budget, dtype, problem))
+        return problem_cells
+
+    def instances_hash(self, problem_cells: list[tuple] | None = None) -> str:
+        """A 16-hex-digit SHA-256 of the suite's instances: every problem configuration with all
+        its parameters (registered defaults included, so a changed default changes it), its
+        budget and dtype, and the seeds -- what a run of *any* optimizer on this suite is
+        compared on. Optimizers, device, name, description and the spectrum option are not
+        part of it: a frozen suite is run with new optimizers, and is the same suite on any
+        device."""
+        import hashlib
+        import json
+
+        cells = self._problem_cells() if problem_cells is None else problem_cells
+        payload = {"instances": sorted(json.dumps([name, params, budget.to_dict(), str(dtype).replace("torch.", "")],
+                                                  sort_keys=True, default=repr) for name, params, budget, dtype, _
+                                       in cells),
+                   "seeds": [int(s) for s in self.seeds]}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def jobs(self) -> list[Job]:
+        """Expand the grids into jobs, validating every name and (hyper)parameter first.
+        Optional optimizers that are not installed are skipped (:meth:`missing_optional`).
+        Every job carries the suite's :meth:`instances_hash`."""
+        from .device import resolve_device
+        from .optimizer import validate_hyperparameters
+        from .registry import OPTIMIZERS, get_optimizer
+        from .runner import job_key
+        from .theory import is_expression
+
+        device = resolve_device(self.device)
+        problem_cells = self._problem_cells()
+        suite_hash = self.instances_hash(problem_cells)
         optimizer_cells = []
         for sel in self.present_optimizers():
             for name in OPTIMIZERS.match(sel.pattern):
@@ -188,14 +232,15 @@ class Suite:
                 continue
             seen.add(key)
             jobs.append(Job(pname, pparams, oname, hp, int(seed), budget, str(device), dtype_name, self.name, key,
-                            self.spectrum))
+                            self.spectrum, suite_hash))
         if not jobs:
             raise ConfigError(f"{self.source}: the suite selects no jobs (problems: {len(problem_cells)}, "
                               f"optimizers: {len(optimizer_cells)}, seeds: {len(self.seeds)})")
         return jobs
 
     def with_budget(self, **overrides) -> "Suite":
-        return replace(self, budget={**self.budget, **{k: v for k, v in overrides.items() if v is not None}})
+        """This suite with the budget fields ``overrides`` that are not ``None`` replaced."""
+        return replace(self, budget=_merged_budget(self.budget, {k: v for k, v in overrides.items() if v is not None}))
 
 
 DEFAULT_SUITE = "quick"
@@ -222,6 +267,7 @@ def select_suite(suite: str | None = None, problems: str | list[str] = (), optim
         seeds=base.seeds if suite else [0], budget=dict(base.budget) if suite else {},
         device=base.device, dtype=base.dtype,
         time_limit=base.time_limit, tune=dict(base.tune), source=source, spectrum=base.spectrum,
+        frozen=base.frozen and bool(suite),
     )
 
 
@@ -296,12 +342,47 @@ def _resolve_per_problem(spec, hp: dict, problem, source: str) -> dict:
         raise ConfigError(f"{source}: {exc}") from None
 
 
+PER_DIM = "max_evals_per_dim"
+
+
+def _merged_budget(general: dict, specific: dict) -> dict:
+    """``general`` updated by ``specific``, where ``max_evals`` and ``max_evals_per_dim`` replace
+    each other (the more specific level's evaluation bound wins)."""
+    out = dict(general)
+    if "max_evals" in specific:
+        out.pop(PER_DIM, None)
+    if PER_DIM in specific:
+        out.pop("max_evals", None)
+    out.update(specific)
+    return out
+
+
+def _per_problem_budget(values: dict, problem, name: str, source: str) -> dict:
+    """``values`` with ``max_evals_per_dim = K`` turned into ``max_evals = K * dim`` of
+    ``problem`` (and ``max_steps`` as large, unless it is set)."""
+    if PER_DIM not in values:
+        return values
+    values = dict(values)
+    per_dim = values.pop(PER_DIM)
+    if "max_evals" in values:
+        raise ConfigError(f"{source}: a budget gives both max_evals and {PER_DIM}; give one of them")
+    if isinstance(per_dim, bool) or not isinstance(per_dim, int) or per_dim < 1:
+        raise ConfigError(f"{source}: budget {PER_DIM}={per_dim!r} must be a positive integer")
+    dim = getattr(problem, "dim", None)
+    if not isinstance(dim, int):
+        raise ConfigError(f"{source}: problem {name!r} has no fixed dimension before it is built, so "
+                          f"{PER_DIM} cannot size its budget; give it budget = {{ max_evals = N }}")
+    values["max_evals"] = per_dim * dim
+    values.setdefault("max_steps", per_dim * dim)
+    return values
+
+
 def _budget(values: dict, source: str):
     from .runner import Budget
 
     unknown = sorted(set(values) - set(Budget.__dataclass_fields__))
     if unknown:
-        raise ConfigError(f"{source}: unknown budget field(s) {unknown}; known: {sorted(Budget.__dataclass_fields__)}")
+        raise ConfigError(f"{source}: unknown budget field(s) {unknown}; known: {sorted([*Budget.__dataclass_fields__, PER_DIM])}")
     try:
         return Budget(**values)
     except ConfigError as exc:
@@ -384,6 +465,7 @@ def parse_suite(text: str, *, source: str = "<suite>") -> Suite:
         time_limit=_time_limit(data.get("time_limit"), source),
         tune=_tune(data.get("tune", {}), source),
         spectrum=_flag(data.get("spectrum", True), "spectrum", source),
+        frozen=_flag(data.get("frozen", False), "frozen", source),
     )
 
 

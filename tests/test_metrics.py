@@ -100,7 +100,7 @@ def test_hitting_times_runs_without_trace_or_finite_start_never_hit():
 def test_first_hits_matches_brute_force(fun, thresholds):
     fun, thresholds = np.array(fun), np.array(thresholds)
     expected = [next((j for j, v in enumerate(fun) if v <= c), -1) for c in thresholds]
-    assert M._first_hits(fun, thresholds).tolist() == expected
+    assert M.first_hits(fun, thresholds).tolist() == expected
 
 
 def test_success_rate_and_time_to_target_with_coco_art():

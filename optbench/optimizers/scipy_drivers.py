@@ -7,15 +7,30 @@ and ``task.callback`` records each iteration and raises ``StopIteration`` when t
 budget or target is reached. scipy's own stopping tolerances default to tight values here so
 that the runner's budget and target, not scipy's defaults, end a benchmark run; scipy's
 iteration limit is the run's step budget (``task.max_iter``).
+
+scipy's line searches warn (``RuntimeWarning: invalid value encountered in dot``) when a trial
+point's gradient is not finite; :func:`minimize` here silences those numerical warnings: the
+run's record says what happened (a non-finite value makes it ``diverged``, scipy's message is
+kept), and a library warning on the terminal says nothing more.
 """
 from __future__ import annotations
 
 import sys
+import warnings
 
-from scipy.optimize import minimize
+import numpy as np
+from scipy import optimize
 
 from ..optimizer import Choice, LogUniform
 from ..registry import register_optimizer
+
+
+def minimize(*args, **kwargs):
+    """:func:`scipy.optimize.minimize` with its numerical ``RuntimeWarning`` s silenced (see the
+    module docstring)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return optimize.minimize(*args, **kwargs)
 
 
 @register_optimizer("scipy-lbfgsb", tags=("quasi-newton", "line-search", "scipy", "reference"), driver=True,

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics, theory_checks
+from ..archive import ARCHIVED
 from ..errors import ConfigError
 from ..export import tidy_runs
 from ..labels import configuration_labels
@@ -118,6 +119,8 @@ def _compared(runs: pd.DataFrame) -> pd.DataFrame:
     runs, tuned = runs[keep], tuned[keep]
     problem_id, optimizer_id = configuration_labels(runs)
     optimizer_id = np.where(tuned, runs["optimizer"] + " (tuned)", optimizer_id)
+    if "archived" in runs.columns:  # a shipped baseline (optbench.archive.with_archive), never mixed with a new run
+        optimizer_id = np.where(runs["archived"].fillna(False).astype(bool), optimizer_id + ARCHIVED, optimizer_id)
     return runs.assign(problem_id=problem_id, optimizer_id=optimizer_id).reset_index(drop=True)
 
 
@@ -599,8 +602,53 @@ def _notes_section(dims_missing: list[str], x: str, targets: str, pooled: bool,
     return Section("notes", "Method notes", [Bullets(items)])
 
 
+def _with_archive(results, experiment: str | None):
+    """``results`` with the shipped archive of the same instances beside the runs of
+    ``experiment`` (:func:`optbench.archive.with_archive`), or ``results`` unchanged when the
+    runs carry no instances hash that an archive has."""
+    from .. import archive as archives
+
+    if getattr(results, "archive", None) is not None or not hasattr(results, "experiments"):
+        return results
+    name = experiment or (results.single_experiment() if hasattr(results, "single_experiment") else None)
+    if name is None:
+        return results
+    exp = results.experiments[results.experiments["experiment"] == name]
+    found = archives.matching(set(exp["suite_hash"].dropna()) if "suite_hash" in exp.columns else set())
+    if found is None:
+        return results
+    return archives.with_archive(results.experiment(name), found, name)
+
+
+def _archive_section(archive) -> Section:
+    env = archive.meta.get("environment", {})
+    runs = archive.runs
+    calibration = env.get("calibration_seconds")
+    items = [
+        f"{len(runs)} runs of {runs['optimizer'].nunique()} optimizers at their registered defaults, marked "
+        f"“{ARCHIVED.strip()}”, come from the archive shipped with optbench for the frozen suite "
+        f"{archive.meta['suite']}: the same problems, parameters, budgets and seeds as the runs here (instances hash "
+        f"{archive.meta['suite_hash']}). They were not re-run.",
+        f"Built {archive.meta['created']} by `{archive.meta.get('command') or 'python -m optbench.archive build'}` "
+        f"on {env.get('cpu', 'an unrecorded CPU')} ({env.get('platform', '?')}), Python {env.get('python', '?')}, "
+        f"torch {env.get('torch', '?')}, numpy {env.get('numpy', '?')}, scipy {env.get('scipy', '?')}, optbench "
+        f"{env.get('optbench', '?')}" + (f" at commit {env['git_commit']}" if env.get("git_commit") else "") + ".",
+        "Evaluation counts, statuses and gaps compare exactly with runs made here (on CPU with the same torch they "
+        "reproduce bit for bit: `optbench verify-archive " + archive.meta["suite"] + " --sample 20`). Their seconds "
+        "were measured on the archive's machine: compare times only in calibrated units"
+        + (f" (its calibration workload took {calibration:.3g} s)" if isinstance(calibration, (int, float)) else "")
+        + ".",
+        "An archived trace keeps the first row that reaches each target of the short ladder 1e-1…1e-8 (so their "
+        f"times to target, ECDFs and profiles are exact), the evaluation points, and {archive.meta['trace_points']} "
+        "rows log-spaced in the steps for the curves; on another ladder (--targets coco) a hit between kept rows "
+        "counts at the later row.",
+    ]
+    return Section("archive", "Archived baselines", [Bullets(items)])
+
+
 def build_report(results, *, x: str = "evals", experiment: str | None = None, suite: str | None = None,
-                 title: str | None = None, targets: str = "short") -> tuple[Report, dict[str, pd.DataFrame]]:
+                 title: str | None = None, targets: str = "short", archive: bool = True
+                 ) -> tuple[Report, dict[str, pd.DataFrame]]:
     """The content of the report of ``results`` and its tables (``runs``, ``summary``, ``ranks``,
     ``ranks_overall``, ``time_to_target``); :func:`write_report` explains the arguments."""
     try:
@@ -610,6 +658,8 @@ def build_report(results, *, x: str = "evals", experiment: str | None = None, su
     if targets not in metrics.TARGET_LADDERS:
         raise ConfigError(f"targets={targets!r} is not a target ladder; known: {', '.join(metrics.TARGET_LADDERS)}")
     experiment = experiment or suite
+    if archive:
+        results = _with_archive(results, experiment)
     sel = _select(results, experiment)
     if experiment is None and hasattr(results, "single_experiment"):
         experiment = results.single_experiment()
@@ -667,6 +717,9 @@ def build_report(results, *, x: str = "evals", experiment: str | None = None, su
             "Generated " + time.strftime("%Y-%m-%d %H:%M:%S") + " by optbench."]
     sections = [_ranking_section(rk, runs_ref, common, rk_train), _status_section(metrics.with_reference(sel.runs)),
                 _results_section(summary, ttt)]
+    if getattr(results, "archive", None) is not None:
+        sections.insert(0, _archive_section(results.archive))
+        meta.insert(1, results.archive.describe() + ": its runs are marked " + ARCHIVED.strip() + ".")
     score_section = _score_section(hits)
     if score_section is not None:
         sections.insert(1, score_section)
@@ -698,7 +751,7 @@ def build_report(results, *, x: str = "evals", experiment: str | None = None, su
 
 
 def write_report(results, out_dir, *, x: str = "evals", experiment: str | None = None, suite: str | None = None,
-                 title: str | None = None, targets: str = "short") -> dict[str, Path]:
+                 title: str | None = None, targets: str = "short", archive: bool = True) -> dict[str, Path]:
     """Write the report of one experiment of ``results`` (an :class:`optbench.store.Results`)
     into ``out_dir``.
 
@@ -720,6 +773,9 @@ def write_report(results, out_dir, *, x: str = "evals", experiment: str | None =
         The same as ``experiment`` (a suite's runs are the experiment of its name).
     title : str, optional
         The page title (default: from the results file name).
+    archive : bool
+        Put the shipped baseline archive of the same instances beside the runs, where the
+        experiment ran a frozen suite (:mod:`optbench.archive`; default ``True``).
 
     Returns
     -------
@@ -728,7 +784,8 @@ def write_report(results, out_dir, *, x: str = "evals", experiment: str | None =
         CSV tables ``runs``, ``summary``, ``ranks``, ``ranks_overall``, ``time_to_target``.
     """
     started = time.perf_counter()
-    report, tables = build_report(results, x=x, experiment=experiment or suite, title=title, targets=targets)
+    report, tables = build_report(results, x=x, experiment=experiment or suite, title=title, targets=targets,
+                                  archive=archive)
     out = Path(out_dir)
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
@@ -759,7 +816,8 @@ def report_figures(results, *, x: str = "evals", experiment: str | None = None, 
     return {fig.id: readable_ticks(fig.figure) for fig in report.figures()}
 
 
-def write_reports(results, out_dir, *, x: str = "evals", targets: str = "short") -> dict[str, Path]:
+def write_reports(results, out_dir, *, x: str = "evals", targets: str = "short", archive: bool = True
+                  ) -> dict[str, Path]:
     """One report per experiment of ``results``: with a single experiment, its report in
     ``out_dir`` (as :func:`write_report`); with several, each in ``out_dir/<experiment>/`` and
     an index page ``out_dir/index.html`` that lists them (runs, problems, optimizers, seeds,
@@ -768,7 +826,7 @@ def write_reports(results, out_dir, *, x: str = "evals", targets: str = "short")
     Returns ``index`` (the page to open) and, per experiment, the path of its ``index.html``.
     """
     if not hasattr(results, "single_experiment") or results.single_experiment() is not None:
-        paths = write_report(results, out_dir, x=x, targets=targets)
+        paths = write_report(results, out_dir, x=x, targets=targets, archive=archive)
         return {"index": paths["html"], **({results.single_experiment(): paths["html"]}
                                            if hasattr(results, "single_experiment") else {})}
     out = Path(out_dir)
@@ -777,7 +835,7 @@ def write_reports(results, out_dir, *, x: str = "evals", targets: str = "short")
     paths: dict[str, Path] = {}
     for name in table["name"]:
         folder = out / _folder_name(name)
-        paths[name] = write_report(results, folder, x=x, experiment=name, targets=targets,
+        paths[name] = write_report(results, folder, x=x, experiment=name, targets=targets, archive=archive,
                                    title=f"optbench report: experiment {name}")["html"]
     rows = "".join(
         f"<tr><td><a href=\"{html_escape.escape(paths[r.name].relative_to(out).as_posix())}\">"
