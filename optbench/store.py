@@ -354,7 +354,8 @@ class Store:
         with _sqlite_errors(self.path, "write to"):
             self.conn.execute("BEGIN IMMEDIATE")
             try:
-                self.conn.executemany("INSERT OR IGNORE INTO experiments VALUES (?, ?, ?)", rows)
+                self.conn.executemany("INSERT INTO experiments VALUES (?, ?, ?) ON CONFLICT (name, key) DO UPDATE SET "
+                                      "suite_hash = excluded.suite_hash", rows)
                 self.conn.execute("COMMIT")
             except BaseException:
                 if self.conn.in_transaction:
