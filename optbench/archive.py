@@ -28,7 +28,9 @@ The file is a NumPy ``.npz`` (``allow_pickle=False``): the run table and the met
 UTF-8 JSON, the traces as flat columns with per-run offsets. ``meta`` holds the format
 version, suite, instances hash, build date (UTC), the command, and the build's environment
 (package versions, CPU, optbench version and commit, the calibration figure of
-:mod:`optbench.environment` where the build recorded one).
+:mod:`optbench.calibration`). A run made before its store's runs carried a calibration figure
+gets the build process's figure (``meta["calibration_from_build"]`` counts them), so that
+every archived run has a calibrated time.
 
 Commands (the module is runnable)::
 
@@ -161,7 +163,12 @@ def write(db: str | Path, out: str | Path, *, suite: str, suite_hash: str, comma
                              "ORDER BY problem, problem_params, optimizer, seed", conn, params=(suite, suite_hash))
     environments: list[str] = []
     env_index = []
+    filled = 0
     for text in runs.pop("environment"):
+        env = json.loads(text) if isinstance(text, str) else {}
+        if "calibration_seconds" not in env and environment and "calibration_seconds" in environment:
+            env.update({k: environment[k] for k in ("calibration_seconds", "calibration_workload") if k in environment})
+            text, filled = json.dumps(env, sort_keys=True), filled + 1
         if text not in environments:
             environments.append(text)
         env_index.append(environments.index(text))
@@ -198,6 +205,7 @@ def write(db: str | Path, out: str | Path, *, suite: str, suite_hash: str, comma
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "command": command, "runs": len(runs), "trace_points": TRACE_POINTS,
             "targets": list(GAP_TARGETS), "metrics": metrics, "environments": [json.loads(e) for e in environments],
+            "calibration_from_build": filled,
             "environment": environment or (json.loads(environments[0]) if environments else {})}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

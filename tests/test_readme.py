@@ -55,3 +55,23 @@ def test_problem_plugin_examples_pass_the_conformance_kit(block, name, params, t
     assert not failed, failed
     rec = optbench.run(name, "adam", problem_params=params, budget=optbench.Budget(max_steps=20), spectrum=False)
     assert rec.status in ("budget", "converged") and rec.fun < rec.f0
+
+
+def test_three_step_path_puts_the_readme_plugin_beside_the_classic_archive(tmp_path, monkeypatch):
+    """The README's ``mine.py`` loads, runs, and ``optbench run classic-v1 --optimizers mine``
+    asks for exactly the archived instances, so its report shows the archive."""
+    import optbench
+    from optbench import archive
+    from optbench.registry import OPTIMIZERS
+    from optbench.suite import select_suite
+
+    OPTIMIZERS.names()
+    monkeypatch.setattr(OPTIMIZERS, "_specs", dict(OPTIMIZERS._specs))
+    (tmp_path / "mine.py").write_text(readme_block("plugin-mine"))
+    optbench.load_plugin(tmp_path / "mine.py")
+    jobs = select_suite("classic-v1", optimizers="mine").jobs()
+    assert {j.optimizer for j in jobs} == {"mine"} and len(jobs) == 51 * 5
+    found = archive.matching({j.suite_hash for j in jobs})
+    assert found is not None and found.meta["suite"] == "classic-v1"
+    rec = optbench.run("rosenbrock", "mine", budget=optbench.Budget(max_steps=20), spectrum=False)
+    assert rec.status == "budget" and rec.fun < rec.f0
