@@ -333,3 +333,17 @@ def test_example_plugin_package_registers_through_its_entry_point(tmp_path):
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "checks passed" in check.stdout and "FAIL" not in check.stdout
+
+
+def test_scipy_line_search_warnings_stay_off_the_terminal():
+    """scipy's line search warns ``invalid value encountered in dot`` when a trial gradient
+    overflows (scipy-cg from this start on Powell's badly scaled function); the record says
+    how the run ended, and no library warning reaches the user."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = optbench.run("mgh03-powell-badly-scaled", "scipy-cg", problem_params={"start": "random"}, seed=3,
+                           budget=Budget(max_evals=200, max_steps=200, target_gap=1e-8), spectrum=False)
+    assert rec.status == "stopped" and rec.nfev > 1
+    assert not [str(w.message) for w in caught]
