@@ -357,7 +357,7 @@ def _same_machine(env: dict) -> bool:
 
     return (env.get("torch") == torch.__version__ and env.get("numpy") == numpy.__version__
             and env.get("scipy") == scipy.__version__
-            and str(env.get("platform", "")).split("-")[-2:-1] == platform.platform().split("-")[-2:-1])
+            and platform.machine() in str(env.get("platform", "")))
 
 
 def verify(name: str, *, sample: int = 20, seed: int = 0, suite: str | None = None,
@@ -445,11 +445,14 @@ def default_output(suite: str) -> Path:
 
 
 def build(suite_name: str, *, db: str | Path | None = None, out: str | Path | None = None, jobs: int = 1,
-          log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict:
+          threads: int = 1, log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> dict:
     """Run the frozen suite ``suite_name`` (every optimizer it lists, at the defaults) into
-    ``db`` and write its archive to ``out``; returns the archive's ``meta``."""
+    ``db`` with ``jobs`` processes of ``threads`` torch threads each (``optbench run``'s
+    defaults: one thread, at which small problems run fastest and time most steadily), and
+    write its archive to ``out``; returns the archive's ``meta``."""
     import torch
 
+    torch.set_num_threads(threads)
     from .environment import environment
     from .execute import execute
     from .store import Store
@@ -465,10 +468,10 @@ def build(suite_name: str, *, db: str | Path | None = None, out: str | Path | No
     log(f"building the archive of {suite.name} (instances {job_list[0].suite_hash}): {len(job_list)} runs -> {db}")
     started = time.perf_counter()
     with Store(db) as store:
-        summary = execute(job_list, store, n_jobs=jobs, progress=sys.stderr.isatty())
+        summary = execute(job_list, store, n_jobs=jobs, threads=threads, progress=sys.stderr.isatty())
     if summary.interrupted:
         raise KeyboardInterrupt
-    command = f"python -m optbench.archive build {suite.name} --jobs {jobs}"
+    command = f"python -m optbench.archive build {suite.name} --jobs {jobs} --threads {threads}"
     meta = write(db, out, suite=suite.name, suite_hash=job_list[0].suite_hash, command=command,
                  environment=environment(torch.device("cpu")))
     log(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {meta['runs']} runs) in "
@@ -484,12 +487,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", help="results file the suite runs into (default archive-SUITE.sqlite; resumed)")
     p.add_argument("--out", help="archive file to write (default: optbench/archives/SUITE.npz in the source tree)")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per process (default 1)")
     p = sub.add_parser("info", help="what an archive holds")
     p.add_argument("suite", help="a frozen suite's name or an .npz file")
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
-            build(args.suite, db=args.db, out=args.out, jobs=args.jobs)
+            build(args.suite, db=args.db, out=args.out, jobs=args.jobs, threads=args.threads)
         else:
             archive = read(args.suite)
             print(archive.describe())
