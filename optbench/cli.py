@@ -169,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suite", help="a frozen suite with a shipped archive (classic-v1, training-v1) or an archive .npz")
     p.add_argument("--sample", type=int, default=20, help="how many archived runs to re-run (default 20)")
     p.add_argument("--seed", type=int, default=0, help="the seed of the random sample (default 0)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads (default 1, as the build)")
 
     p = sub.add_parser("compare", help="compare two result sets; exit 1 if something got slower or converges worse")
     p.add_argument("base")
@@ -493,6 +494,7 @@ def _matching_archive(jobs) -> str | None:
 
 
 def cmd_verify_archive(args) -> int:
+    _set_threads(args.threads)
     from .archive import verify
 
     result = verify(args.suite, sample=args.sample, seed=args.seed)
