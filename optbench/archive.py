@@ -29,8 +29,9 @@ UTF-8 JSON, the traces as flat columns with per-run offsets. ``meta`` holds the 
 version, suite, instances hash, build date (UTC), the command, and the build's environment
 (package versions, CPU, optbench version and commit, the calibration figure of
 :mod:`optbench.calibration`). A run made before its store's runs carried a calibration figure
-gets the build process's figure (``meta["calibration_from_build"]`` counts them), so that
-every archived run has a calibrated time.
+gets the median figure of the build's runs that carry one (else the build process's own;
+``meta["calibration_from_build"]`` counts them), so that every archived run has a calibrated
+time.
 
 Commands (the module is runnable)::
 
@@ -142,6 +143,19 @@ def _number(value):
     return value
 
 
+def _calibration_stand_in(envs: list[dict], build: dict) -> dict:
+    """The calibration entries for archived runs made before runs carried one: the median
+    figure of the runs of the same build that carry one (same machine, threads and load), else
+    the build process's own."""
+    from .calibration import WORKLOAD
+
+    figures = [e["calibration_seconds"] for e in envs
+               if e.get("calibration_workload") == WORKLOAD and isinstance(e.get("calibration_seconds"), float)]
+    if figures:
+        return {"calibration_seconds": float(np.median(figures)), "calibration_workload": WORKLOAD}
+    return {k: build[k] for k in ("calibration_seconds", "calibration_workload") if k in build}
+
+
 def write(db: str | Path, out: str | Path, *, suite: str, suite_hash: str, command: str = "",
           environment: dict | None = None) -> dict:
     """Thin the runs of experiment ``suite`` in the results file ``db`` into the archive ``out``
@@ -164,11 +178,13 @@ def write(db: str | Path, out: str | Path, *, suite: str, suite_hash: str, comma
     environments: list[str] = []
     env_index = []
     filled = 0
-    for text in runs.pop("environment"):
-        env = json.loads(text) if isinstance(text, str) else {}
-        if "calibration_seconds" not in env and environment and "calibration_seconds" in environment:
-            env.update({k: environment[k] for k in ("calibration_seconds", "calibration_workload") if k in environment})
-            text, filled = json.dumps(env, sort_keys=True), filled + 1
+    envs = [json.loads(text) if isinstance(text, str) else {} for text in runs.pop("environment")]
+    stand_in = _calibration_stand_in(envs, environment or {})
+    for env in envs:
+        if "calibration_seconds" not in env and stand_in:
+            env.update(stand_in)
+            filled += 1
+        text = json.dumps(env, sort_keys=True)
         if text not in environments:
             environments.append(text)
         env_index.append(environments.index(text))
