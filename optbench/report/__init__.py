@@ -183,15 +183,16 @@ def _ci(rank, lo, hi) -> str:
 SCORE_TAU = 1e-3  # the reduction target of the benchmark score (Moré & Wild's test, as the profiles)
 
 
-def _score_section(hits: pd.DataFrame) -> Section | None:
+def _score_section(hits: pd.DataFrame, archived: bool = False) -> Section | None:
     """The AlgoPerf benchmark score of every optimizer (:mod:`optbench.score`) on evaluations,
-    on seconds and, where every run has a calibration figure, on calibrated time to the
-    reduction target ``SCORE_TAU``, with bootstrap intervals over seeds."""
+    on seconds (not when ``archived`` runs, timed on another machine, are among them) and,
+    where every run has a calibration figure, on calibrated time to the reduction target
+    ``SCORE_TAU``, with bootstrap intervals over seeds."""
     from ..score import R_MAX, benchmark_scores
 
     calibrated = "calibrated" in hits.columns and bool(hits["calibrated"].notna().all())
     tables = []
-    for measure in ("nfev", "seconds") + (("calibrated",) if calibrated else ()):
+    for measure in ("nfev",) + (() if archived else ("seconds",)) + (("calibrated",) if calibrated else ()):
         try:
             ratios = metrics.performance_ratios(hits, kind="reduction", target=SCORE_TAU, measure=measure)
         except ValueError:
@@ -199,15 +200,17 @@ def _score_section(hits: pd.DataFrame) -> Section | None:
         scores = benchmark_scores(ratios).sort_values("score", ascending=False)
         tables.append(scores.assign(cost=metrics.MEASURE_LABELS[measure]).rename(columns={"optimizer_id": "optimizer"}))
     table = pd.concat(tables, ignore_index=True)[["cost", "optimizer", "score", "low", "high", "instances"]]
+    costs = ["the evaluations"] + ([] if archived else ["the seconds"]) + (["the calibrated time"] if calibrated else [])
     return Section("score", "Benchmark score (AlgoPerf)", [Table.from_frame(
         "One score per optimizer", table,
         f"B = 1/(r_max − 1) ∫₁^r_max ρ(τ) dτ with r_max = {R_MAX:g} (Dahl et al. 2023), the performance profile ρ "
         f"integrated exactly as a step function: each instance (problem × seed) adds (r_max − r)/(r_max − 1) when "
-        f"its ratio r to the fastest optimizer is at most r_max, else 0 (a failure adds 0). Cost: the evaluations, "
-        f"and separately the seconds{' and the calibrated time' if calibrated else ''}, to the reduction target "
+        f"its ratio r to the fastest optimizer is at most r_max, else 0 (a failure adds 0). Cost: "
+        f"{' and separately '.join(costs)}, to the reduction target "
         f"τ = {SCORE_TAU:g} of Moré & Wild (f(x0) − f(x) ≥ (1 − τ)(f(x0) − f_ref)). low, high: 95% percentile "
         "bootstrap interval over seeds (1000 resamples, paired across optimizers). 1 = fastest on every instance; "
-        "seconds compare only runs on one machine"
+        + ("no score on raw seconds: the archived runs were timed on the archive's machine" if archived else
+           "seconds compare only runs on one machine")
         + ("; calibrated time (seconds / each run's calibration figure) roughly across machines too." if calibrated
            else "; no score on calibrated time: some runs carry no calibration figure."))])
 
@@ -723,7 +726,7 @@ def build_report(results, *, x: str = "evals", experiment: str | None = None, su
     if getattr(results, "archive", None) is not None:
         sections.insert(0, _archive_section(results.archive))
         meta.insert(1, results.archive.describe() + ": its runs are marked " + ARCHIVED.strip() + ".")
-    score_section = _score_section(hits)
+    score_section = _score_section(hits, archived=getattr(results, "archive", None) is not None)
     if score_section is not None:
         sections.insert(1, score_section)
     if conv:
