@@ -157,9 +157,11 @@ def _calibration_stand_in(envs: list[dict], build: dict) -> dict:
 
 
 def write(db: str | Path, out: str | Path, *, suite: str, suite_hash: str, command: str = "",
-          environment: dict | None = None) -> dict:
-    """Thin the runs of experiment ``suite`` in the results file ``db`` into the archive ``out``
-    and return its ``meta``. Every run of the experiment must carry ``suite_hash``."""
+          environment: dict | None = None, keys=None) -> dict:
+    """Thin the runs of experiment ``suite`` in the results file ``db`` that carry
+    ``suite_hash`` (and, given ``keys``, have one of these job keys: the suite's jobs now, not
+    the runs of an optimizer the suite no longer lists) into the archive ``out``; return its
+    ``meta``."""
     import sqlite3
 
     import pandas as pd
@@ -168,13 +170,13 @@ def write(db: str | Path, out: str | Path, *, suite: str, suite_hash: str, comma
 
     store = Store(db, readonly=True)
     conn: sqlite3.Connection = store.conn
-    keys = [k for (k,) in conn.execute("SELECT key FROM experiments WHERE name = ? AND suite_hash = ?",
-                                       (suite, suite_hash))]
-    if not keys:
-        raise ArchiveError(f"{db}: no runs of experiment {suite!r} with instances hash {suite_hash}")
     runs = pd.read_sql_query(f"SELECT {', '.join(RUN_FIELDS)}, environment FROM runs WHERE key IN "
                              f"(SELECT key FROM experiments WHERE name = ? AND suite_hash = ?) "
                              "ORDER BY problem, problem_params, optimizer, seed", conn, params=(suite, suite_hash))
+    if keys is not None:
+        runs = runs[runs["key"].isin(set(keys))].reset_index(drop=True)
+    if runs.empty:
+        raise ArchiveError(f"{db}: no runs of experiment {suite!r} with instances hash {suite_hash}")
     environments: list[str] = []
     env_index = []
     filled = 0
@@ -489,7 +491,7 @@ def build(suite_name: str, *, db: str | Path | None = None, out: str | Path | No
         raise KeyboardInterrupt
     command = f"python -m optbench.archive build {suite.name} --jobs {jobs} --threads {threads}"
     meta = write(db, out, suite=suite.name, suite_hash=job_list[0].suite_hash, command=command,
-                 environment=environment(torch.device("cpu")))
+                 environment=environment(torch.device("cpu")), keys={j.key for j in job_list})
     log(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {meta['runs']} runs) in "
         f"{time.perf_counter() - started:.0f} s")
     return meta
