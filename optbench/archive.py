@@ -405,9 +405,11 @@ def verify(name: str, *, sample: int = 20, seed: int = 0, suite: str | None = No
                            "or seeds changed; restore them (or make a new version of the suite and its archive)")
     if sample < 1:
         raise ConfigError(f"--sample {sample} must be >= 1")
+    from .labels import configuration_labels
+
     keys = sorted(archive.runs["key"])
     chosen = np.random.default_rng(seed).choice(len(keys), size=min(sample, len(keys)), replace=False)
-    archived = archive.runs.set_index("key")
+    archived = archive.runs.assign(problem_id=configuration_labels(archive.runs)[0]).set_index("key")
     out = Verification(exact=_same_machine(archive.meta["environment"]))
     log(f"verifying {len(chosen)} of {len(keys)} runs of {archive.describe()}: "
         + ("exact comparison (same torch, numpy, scipy and architecture)" if out.exact else
@@ -417,7 +419,7 @@ def verify(name: str, *, sample: int = 20, seed: int = 0, suite: str | None = No
         key = keys[i]
         was = archived.loc[key]
         job = jobs.get(key)
-        label = f"{was['problem']} x {was['optimizer']} seed {was['seed']}"
+        label = f"{was['problem_id']} x {was['optimizer']} seed {was['seed']}"
         if job is None:
             out.rows.append({"run": label, "ok": False})
             out.differences.append(f"{label}: not a job of suite {suite.name} here (optimizer not registered?)")
