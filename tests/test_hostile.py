@@ -137,15 +137,14 @@ def test_any_other_os_error_is_one_line(capsys, here, monkeypatch):
     assert "cannot access 'plugins/x.py': Permission denied" in err
 
 
-def test_a_huge_time_limit_runs(tmp_path, monkeypatch):
+def test_a_huge_time_limit_runs(tmp_path):
     """``--time-limit 1e300``: the executor's waits are capped (the system's overflow on it).
-    Workers are forked from this process (torch already imported) to keep the test quick."""
-    import multiprocessing
-
+    The workers come from the executor's own start method (a fork server): a worker forked
+    straight from this process would inherit the OpenMP thread pool that earlier tests' torch
+    calls started, and its first matrix product (the calibration workload) could hang on it."""
     from optbench import execute
     from optbench.suite import Suite, parse_selections
 
-    monkeypatch.setattr(execute, "_mp_context", lambda: multiprocessing.get_context("fork"))
     jobs = Suite("s", parse_selections(["sphere"]), parse_selections(["gd"]), budget={"max_steps": 3},
                  device="cpu", spectrum=False).jobs()
     summary = execute.execute(jobs, optbench.Store(tmp_path / "r.sqlite"), backend="processes", time_limit=1e300,

@@ -2,7 +2,6 @@
 (``sys.exit`` from a plugin, parameters whose dtype, device or shape a step changed), workers
 whose client is gone end silently, and Ctrl-C while the worker server starts prints nothing
 from it. (Malformed input is in test_hostile.py; faults in worker processes in test_faults.py.)"""
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -141,7 +140,7 @@ def _orphan(client_end, worker_end, cwd):
 
 
 def test_a_worker_whose_client_is_gone_exits_silently(capfd):
-    ctx = multiprocessing.get_context("fork")
+    ctx = execute._mp_context()  # not a bare fork of this process: see test_hostile.test_a_huge_time_limit_runs
     client_end, worker_end = ctx.Pipe()
     worker = ctx.Process(target=_orphan, args=(client_end, worker_end, os.getcwd()))
     worker.start()
