@@ -741,6 +741,9 @@ class DriverTask:
     Hessian evaluation, counted in ``nhev``); ``callback(intermediate_result)`` must be
     called once per iteration (scipy's signature) and raises ``StopIteration`` when the
     run must end; ``x0`` is the start; ``max_iter`` the step budget (or a large number).
+    Every ``eval_every`` iterations (a training problem's budget) the callback also takes the
+    evaluation-point metrics (test loss, ...) at the iterate, outside the clock, as the torch
+    loop does (:meth:`evaluate`).
 
     >>> def scipy_bfgs(task, gtol=1e-8):                      # doctest: +SKIP
     ...     scipy.optimize.minimize(task.fun, task.x0, jac=True, method="BFGS",
@@ -765,6 +768,21 @@ class DriverTask:
         self._t0 = time.perf_counter()
         self.result_message = ""
         self.result_success = False
+        self.evals: dict[str, list] = {}
+        self.eval_steps: list[int] = []
+        self._eval_seconds = 0.0
+
+    def evaluate(self, step: int, x) -> None:
+        """The instance's evaluation-point metrics at the point ``x`` (written into the
+        parameters), recorded for ``step``; their time is kept off the run's clock."""
+        t = time.perf_counter()
+        self._flat.assign(self._tensor(x))
+        metrics = self._inst.evaluate()
+        if metrics:
+            self.eval_steps.append(step)
+            for k, v in metrics.items():
+                self.evals.setdefault(k, []).append(v.detach())
+        self._eval_seconds += time.perf_counter() - t
 
     def _tensor(self, x) -> torch.Tensor:
         return torch.as_tensor(np.asarray(x, dtype=np.float64)).to(device=self._device, dtype=self._dtype)
@@ -796,7 +814,7 @@ class DriverTask:
         rec.grow(row + 2)
         rec.fun[row] = value
         rec.nfev[row] = self.nfev
-        rec.seconds[row] = time.perf_counter() - self._t0
+        rec.seconds[row] = time.perf_counter() - self._t0 - self._eval_seconds
         if rec.x is not None:
             rec.x[row] = self._tensor(x)
 
@@ -808,6 +826,8 @@ class DriverTask:
         self.steps += 1
         self._record(self.steps, float(value), x)
         self._final_x = x
+        if self._budget.eval_every and self.steps % self._budget.eval_every == 0:
+            self.evaluate(self.steps, x)
         self._rules.check(np.array([float(value)]), self.steps)
         if self._budget.spent(self.steps, self.nfev, self._rec.seconds[self.steps]) is not None:
             raise StopIteration
@@ -828,6 +848,8 @@ def _run_driver(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict
     task = DriverTask(inst, budget, rec, rules)
     status, message, row = None, "", None
     result = None
+    if budget.eval_every:
+        task.evaluate(0, task.x0)
     try:
         result = spec.factory(task, **hp)
     except _Stop as stop:
@@ -848,7 +870,15 @@ def _run_driver(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict
     arrays = rec.arrays(last + 1)
     arrays["nfev"] = np.maximum.accumulate(arrays["nfev"])
     record.nhev = task.nhev
+    final_x = getattr(task, "_final_x", task.x0)  # the iterate of row `last` (a stop keeps the last callback's)
+    if budget.eval_every and (not task.eval_steps or task.eval_steps[-1] != last) and status != "diverged":
+        task.evaluate(last, final_x)
+    # the instance ends at the final iterate, as a torch optimizer's parameters do: the final
+    # gradient norm and spectrum (run()) are taken there, not at the start
+    task._flat.assign(task._tensor(final_x))
+    record.evals = {k: (np.asarray(task.eval_steps[: len(v)], dtype=np.int64), torch.stack(v).cpu().double().numpy())
+                    for k, v in task.evals.items()}
     _finish(record, arrays, status, message, float(arrays["fun"][-1]),
-            torch.as_tensor(getattr(task, "_final_x", task.x0)) if row is None else None)
+            torch.as_tensor(final_x) if row is None else None)
     record.nfev = max(record.nfev, task.nfev) if row is None else record.nfev
     record.njev = record.nfev

@@ -347,3 +347,29 @@ def test_scipy_line_search_warnings_stay_off_the_terminal():
                            budget=Budget(max_evals=200, max_steps=200, target_gap=1e-8), spectrum=False)
     assert rec.status == "stopped" and rec.nfev > 1
     assert not [str(w.message) for w in caught]
+
+
+def test_a_driver_run_ends_at_its_final_iterate():
+    """The final gradient norm and Hessian spectrum of a scipy driver's run are taken where it
+    ended, not at its start: scipy-lbfgsb converges on Rosenbrock, whose Hessian at (1, 1) is
+    [[802, -400], [-400, 200]] (eigenvalues 0.3994 and 1001.6)."""
+    rec = optbench.run("rosenbrock", "scipy-lbfgsb", budget=Budget(max_steps=200, target_gap=1e-10))
+    assert rec.status == "converged"
+    assert rec.grad_norm < 1e-3 < rec.grad_norm0
+    assert rec.eig_min == pytest.approx(0.39936, rel=1e-3) and rec.eig_max == pytest.approx(1001.6, rel=1e-3)
+
+
+def test_a_driver_on_a_training_problem_is_judged_by_its_test_loss():
+    """Evaluation-point metrics for drivers as for torch optimizers: at the start, every
+    eval_every iterations and at the final iterate, so the verdict's test loss exists."""
+    from optbench.metrics import verdict_metric
+    import pandas as pd
+
+    rec = optbench.run("logreg-softmax", "scipy-lbfgsb", budget=Budget(max_evals=300, max_steps=300, eval_every=10))
+    steps, values = rec.evals["test_loss"]
+    assert steps[0] == 0 and steps[-1] == rec.steps and list(steps[1:-1]) == list(range(10, rec.steps, 10))
+    assert np.isfinite(values).all() and values[-1] < values[0]
+    runs = pd.DataFrame([{"key": "k", "problem": rec.problem, "seed": 0, "f_star": None, "best": rec.best,
+                          "fun": rec.fun, "steps": rec.steps, "status": rec.status}])
+    evals = pd.DataFrame({"key": "k", "metric": "test_loss", "step": steps, "value": values})
+    assert verdict_metric(runs, evals)["value"].tolist() == [values[-1]]
