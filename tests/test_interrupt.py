@@ -48,9 +48,16 @@ N_RUNS = 20
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# `python -m optbench` as a terminal starts it: with Python's own Ctrl-C handler. A process
+# started in the background by a non-interactive shell (`pytest ... &`, as some CI runners do)
+# inherits SIGINT ignored, and Python keeps it ignored, so no Ctrl-C could reach the command.
+AS_FROM_A_TERMINAL = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                      "runpy.run_module('optbench', run_name='__main__', alter_sys=True)")
+
+
 def start(cwd: Path, db: str, log: str) -> subprocess.Popen:
     with open(cwd / log, "w") as out:  # a file, not a pipe: orphans cannot block us
-        return subprocess.Popen([sys.executable, "-m", "optbench", *ARGS, "--db", db], cwd=cwd, stdout=out,
+        return subprocess.Popen([sys.executable, "-c", AS_FROM_A_TERMINAL, *ARGS, "--db", db], cwd=cwd, stdout=out,
                                 stderr=subprocess.STDOUT)
 
 
