@@ -399,8 +399,9 @@ def verify(name: str, *, sample: int = 20, seed: int = 0, suite: str | None = No
     all_jobs = suite.jobs()
     jobs = {job.key: job for job in all_jobs}
     group_of = {job.key: group for group in groups(all_jobs) for job in group}
-    if suite.instances_hash() != archive.meta["suite_hash"]:
-        raise ArchiveError(f"suite {suite.name!r} now has instances hash {suite.instances_hash()}, the archive was "
+    now = all_jobs[0].suite_hash
+    if now != archive.meta["suite_hash"]:
+        raise ArchiveError(f"suite {suite.name!r} now has instances hash {now}, the archive was "
                            f"built from {archive.meta['suite_hash']}: a frozen suite's problems, defaults, budgets "
                            "or seeds changed; restore them (or make a new version of the suite and its archive)")
     if sample < 1:

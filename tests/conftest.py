@@ -21,3 +21,16 @@ def cli(tmp_path):
         return proc
 
     return run
+
+
+@pytest.fixture
+def one_thread():
+    """One torch intra-op thread for the test (restored after): small problems and the
+    calibration workload crawl with two on a busy 2-core machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+

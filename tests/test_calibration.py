@@ -13,13 +13,7 @@ from optbench.environment import environment
 from optbench.runner import Budget
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: the workload's small matrix products crawl with two on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def test_every_run_carries_a_positive_finite_calibration():

@@ -25,13 +25,7 @@ HOST_READS = ("item", "cpu", "tolist", "to", "__bool__", "__float__", "__int__",
 ENGINE = str(Path(optbench.__file__).resolve().parent)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small problems: one intra-op thread (two threads on a busy 2-core machine crawl)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture
