@@ -351,6 +351,36 @@ def test_second_order_work_is_counted_up_to_each_rows_own_stop():
     assert [r.nhev for r in batch] == [r.steps for r in batch]
 
 
+def test_backtracking_trials_take_no_gradient():
+    """A row-wise Armijo search takes the gradient with its first trial only; a backtracking trial
+    evaluates ``f`` alone, and the rows accepted after a backtrack get their gradient from one
+    uncounted pass. The records are those of the serial method (counts included)."""
+    from optbench.optimizers.rowwise import RowwiseArmijoGD
+
+    problem = optbench.get_problem("rosenbrock", start="random")
+    calls = []
+
+    def f(x):
+        calls.append(torch.is_grad_enabled() and x.requires_grad)
+        return problem.f(x)
+
+    x0 = torch.stack([problem.start_point(seed) for seed in range(4)])
+    method = RowwiseArmijoGD(f, x0)  # lr 1 from a random start: many backtracks per step
+    for _ in range(5):
+        before, nfev = len(calls), method.nfev.copy()
+        method.step(np.ones(4, dtype=bool))
+        step_calls = calls[before:]
+        trials = int((method.nfev - nfev).max())
+        assert trials > 2  # the test needs backtracking
+        assert step_calls[0] and not any(step_calls[1:trials])  # only the first trial took a gradient
+        assert sum(step_calls) <= 2  # plus at most one pass for the rows accepted late
+    js = [dataclasses.replace(j, spectrum=False)
+          for j in jobs("rosenbrock[start=random]", "gd-armijo", range(4), {"max_steps": 40})]
+    for rec, job in zip(run_batched(js), js):
+        alone = serial(job)
+        assert (rec.status, rec.steps, rec.nfev) == (alone.status, alone.steps, alone.nfev)
+
+
 def test_records_are_the_same_under_jobs_1_jobs_2_and_no_batch(tmp_path):
     """Batching stays automatic in the serial executor and in the workers of ``--jobs 2`` (each is
     handed the seeds of one job, :func:`optbench.execute._groups`, and runs them with

@@ -100,20 +100,39 @@ class RowwiseMethod:
         self.fx, self.g = self._evaluate(self.x, np.ones(self.rows, dtype=bool))
         self.f_host = self._host(self.fx)
 
-    def _evaluate(self, X: Tensor, rows: np.ndarray) -> tuple[Tensor, Tensor]:
-        """``f`` and its gradient at every row of ``X``; one evaluation for each row of ``rows``
-        whose point differs from the last one it evaluated (the runner's cache rule)."""
-        with torch.enable_grad():
-            Xg = X.detach().requires_grad_(True)
-            F = self.f(Xg)
-            if F.shape != (self.rows,):
-                raise ValueError(f"f returned shape {tuple(F.shape)} for {self.rows} points; expected ({self.rows},)")
-            (G,) = torch.autograd.grad(F.sum(), Xg, allow_unused=True)
+    def _evaluate(self, X: Tensor, rows: np.ndarray, gradient: bool = True) -> tuple[Tensor, Tensor | None]:
+        """``f`` and (unless ``gradient`` is false: ``None``) its gradient at every row of ``X``; one
+        evaluation for each row of ``rows`` whose point differs from the last one it evaluated
+        (the runner's cache rule)."""
+        if gradient:
+            with torch.enable_grad():
+                Xg = X.detach().requires_grad_(True)
+                F = self.f(Xg)
+                self._check_shape(F)
+                (G,) = torch.autograd.grad(F.sum(), Xg, allow_unused=True)
+            G = torch.zeros_like(X) if G is None else G
+        else:  # the same forward operations on the same numbers: the same values bit for bit
+            with torch.no_grad():
+                F = self.f(X)
+            self._check_shape(F)
+            G = None
         mask = torch.as_tensor(rows, device=X.device)
         new = rows & ~self._host(X.eq(self.last_point).all(-1)).astype(bool)
         self.last_point = torch.where(mask.unsqueeze(-1), X, self.last_point)
         self.nfev += new
-        return F.detach(), torch.zeros_like(X) if G is None else G
+        return F.detach(), G
+
+    def _gradient(self, X: Tensor) -> Tensor:
+        """The gradient at every row of ``X``, uncounted: the gradient of an evaluation already
+        counted, whose trial was taken without one (the same operations: the same numbers)."""
+        with torch.enable_grad():
+            Xg = X.detach().requires_grad_(True)
+            (G,) = torch.autograd.grad(self.f(Xg).sum(), Xg, allow_unused=True)
+        return torch.zeros_like(X) if G is None else G
+
+    def _check_shape(self, F: Tensor) -> None:
+        if F.shape != (self.rows,):
+            raise ValueError(f"f returned shape {tuple(F.shape)} for {self.rows} points; expected ({self.rows},)")
 
     @staticmethod
     def _host(t: Tensor) -> np.ndarray:
@@ -151,11 +170,15 @@ class RowwiseMethod:
         self.g = torch.where(mask.unsqueeze(-1), G, self.g)
 
     # -- line searches ------------------------------------------------------------------
-    def _trial(self, searching: np.ndarray, t: np.ndarray, d: Tensor) -> tuple[Tensor, Tensor]:
-        """Evaluate ``x + t d`` on the searching rows (the others evaluate their own point, uncounted)."""
+    def _trial_point(self, searching: np.ndarray, t: np.ndarray, d: Tensor) -> Tensor:
+        """``x + t d`` on the searching rows, ``x`` on the others (the arithmetic of :meth:`_accept`)."""
         mask = torch.as_tensor(searching, device=self.x.device).unsqueeze(-1)
-        X = torch.where(mask, self.x + _column(np.where(searching, t, 0.0), self.x) * d, self.x)
-        return self._evaluate(X, searching)
+        return torch.where(mask, self.x + _column(np.where(searching, t, 0.0), self.x) * d, self.x)
+
+    def _trial(self, searching: np.ndarray, t: np.ndarray, d: Tensor,
+               gradient: bool = True) -> tuple[Tensor, Tensor | None]:
+        """Evaluate ``x + t d`` on the searching rows (the others evaluate their own point, uncounted)."""
+        return self._evaluate(self._trial_point(searching, t, d), searching, gradient)
 
     def _armijo(self, rows: np.ndarray, d: Tensor, gtd: np.ndarray, t0: np.ndarray, c: float, shrink: float,
                 max_backtracks: int) -> np.ndarray:
@@ -164,24 +187,38 @@ class RowwiseMethod:
         Row ``i`` tries ``t0_i, shrink t0_i, ...`` (at most ``max_backtracks + 1`` trials) until
         ``f(x + t d) <= f(x) + c t gtd``. Moves the rows that succeed; the others stay (and pay
         the serial runner's re-evaluation). Returns the accepted steps, NaN where none was.
+
+        Only the first trial takes the gradient with the value: a backtracking trial needs ``f``
+        alone, and most are rejected (a row stuck where rounding hides any decrease spends all
+        ``max_backtracks + 1``). Rows accepted after a backtrack get their gradient from one
+        uncounted backward pass at the accepted points -- the serial method's closure computed
+        it with that evaluation, and the numbers are the same.
         """
         t = np.where(rows, t0, _NOT_SEARCHING)
         searching = rows.copy()
         accepted = np.full(self.rows, np.nan)
+        late = np.zeros(self.rows, dtype=bool)  # accepted at a trial evaluated without its gradient
         f0 = self.f_host
         f_new, g_new = self.fx, self.g
-        for _ in range(max_backtracks + 1):
+        for trial in range(max_backtracks + 1):
             if not searching.any():
                 break
-            F, G = self._trial(searching, t, d)
+            F, G = self._trial(searching, t, d, gradient=trial == 0)
             values = self._host(F)
             ok = searching & (values <= f0 + c * t * gtd)
-            keep = torch.as_tensor(ok, device=self.x.device)
-            f_new = torch.where(keep, F, f_new)
-            g_new = torch.where(keep.unsqueeze(-1), G, g_new)
-            accepted[ok] = t[ok]
-            searching &= ~ok
+            if ok.any():
+                keep = torch.as_tensor(ok, device=self.x.device)
+                f_new = torch.where(keep, F, f_new)
+                if G is None:
+                    late |= ok
+                else:
+                    g_new = torch.where(keep.unsqueeze(-1), G, g_new)
+                accepted[ok] = t[ok]
+                searching &= ~ok
             t = np.where(searching, t * shrink, t)
+        if late.any():
+            G = self._gradient(self._trial_point(late, accepted, d))
+            g_new = torch.where(torch.as_tensor(late, device=self.x.device).unsqueeze(-1), G, g_new)
         moved = rows & ~np.isnan(accepted)
         failed = rows & np.isnan(accepted)
         self._accept(moved, accepted, d, f_new, g_new)
@@ -398,16 +435,19 @@ class RowwiseLBFGS(RowwiseMethod):
             self.H_diag = torch.where(torch.as_tensor(first, device=g.device), 1.0, self.H_diag)
         used = int(self.pairs[later].max()) if later.any() else 0
         q = -g
+        if used:  # slot i of every row as an (S, n) or (S, 1) view: one call per tensor, not per slot
+            dirs, stps = self.old_dirs.unbind(1), self.old_stps.unbind(1)
+            ro = self.ro.unsqueeze(-1).unbind(1)
+            valid = torch.as_tensor(self.pairs[:, None] > self.m - 1 - np.arange(self.m),
+                                    device=g.device).unsqueeze(-1).unbind(1)
         al = {}
-        valid = {}
         for i in range(self.m - 1, self.m - 1 - used, -1):
-            valid[i] = torch.as_tensor(self.pairs > self.m - 1 - i, device=g.device)
-            al[i] = dot(self.old_stps[:, i], q) * self.ro[:, i]
-            q = torch.where(valid[i].unsqueeze(-1), q - al[i].unsqueeze(-1) * self.old_dirs[:, i], q)
+            al[i] = (stps[i] * q).sum(-1, keepdim=True) * ro[i]
+            q = torch.where(valid[i], q - al[i] * dirs[i], q)
         r = q * self.H_diag.unsqueeze(-1)
         for i in range(self.m - used, self.m):
-            be_i = dot(self.old_dirs[:, i], r) * self.ro[:, i]
-            r = torch.where(valid[i].unsqueeze(-1), r + (al[i] - be_i).unsqueeze(-1) * self.old_stps[:, i], r)
+            be_i = (dirs[i] * r).sum(-1, keepdim=True) * ro[i]
+            r = torch.where(valid[i], r + (al[i] - be_i) * stps[i], r)
         return torch.where(later_t.unsqueeze(-1), r, -g)
 
     def step(self, active):
