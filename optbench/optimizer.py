@@ -14,6 +14,9 @@ never discovered from names:
 ``reuses_evaluations``
     the method re-evaluates the closure at an unchanged point at the start of each step
     (torch.optim.LBFGS); the runner then serves that repeat from a cache and does not count it.
+    Its closure also has ``closure.value()``: a counted evaluation whose backward pass waits
+    until a closure call at the same point asks for the gradient (a line-search trial that is
+    rejected never pays it; :func:`~optbench.optimizers.linesearch.armijo` uses it).
 ``gradient_graph``
     (with ``needs_objective``) the method takes second derivatives at the points the closure
     evaluates: on a problem with one 1-D parameter the runner's closure then computes the

@@ -535,6 +535,13 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
         nonlocal nfev, first
         if cache is not None:
             hit = cache.lookup(params)
+            if hit is None:
+                hit = cache.pending_loss(params)
+                if hit is not None:  # the gradient of a counted evaluation, from its graph
+                    zero_grad()
+                    backward(hit)
+                    cache.store(params, hit)
+                    hit = hit.detach()
             if hit is not None:
                 if first:
                     funs.append(hit)
@@ -552,6 +559,26 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
             nfevs.append(nfev)
             first = False
         return loss
+
+    if cache is not None:
+        def value():
+            """``closure.value()``: one counted evaluation whose gradient is taken only if a later
+            closure call at the same point asks for it (a line-search trial that is rejected
+            never pays the backward pass); see :class:`_EvaluationCache`."""
+            nonlocal nfev, first
+            if cache.holds(params):
+                return cache.loss.detach()
+            nfev += 1
+            with torch.enable_grad():
+                loss = objective()
+            cache.store_pending(params, loss)
+            if first:
+                funs.append(loss.detach())
+                nfevs.append(nfev)
+                first = False
+            return loss.detach()
+
+        closure.value = value
 
     def flush(first_row: int, end_row: int) -> None:
         """Check the parameters' layout; write rows ``first_row .. end_row - 1`` into the
@@ -706,28 +733,52 @@ class _EvaluationCache:
     torch.optim.LBFGS evaluates the closure at the start of every ``step()``, at the point
     its previous line search already evaluated; serving that repeat from the cache keeps the
     evaluation count honest (scipy's L-BFGS-B does not pay it either).
+
+    An evaluation made through ``closure.value`` (a line-search trial) is held *pending*: its
+    loss keeps its autograd graph and no backward pass has run. Most trials are rejected and
+    never need one; a closure call at the accepted point takes the gradient from that graph
+    (one backward pass, no second evaluation of ``f``).
     """
 
     def __init__(self):
         self.points: list[torch.Tensor] | None = None
         self.grads: list[torch.Tensor | None] = []
         self.loss: torch.Tensor | None = None
+        self.pending = False
+        self.versions: list[int] = []
 
     def holds(self, params) -> bool:
         """Whether ``params`` are the point of the last evaluation."""
         return self.points is not None and all(torch.equal(p.detach(), q) for p, q in zip(params, self.points))
 
     def lookup(self, params):
-        if not self.holds(params):
+        """The loss of a complete evaluation at ``params``, its gradients written back; else ``None``."""
+        if self.pending or not self.holds(params):
             return None
         for p, g in zip(params, self.grads):
             p.grad = None if g is None else g.clone()
+        return self.loss
+
+    def pending_loss(self, params) -> torch.Tensor | None:
+        """The loss, with its graph, of a pending evaluation at ``params``; else ``None`` -- also when
+        a parameter was written since (its version counter moved: the graph's saved tensors are
+        stale, even if the values came back), and the point is then evaluated again."""
+        if not (self.pending and self.holds(params)) or [p._version for p in params] != self.versions:
+            return None
         return self.loss
 
     def store(self, params, loss) -> None:
         self.points = [p.detach().clone() for p in params]
         self.grads = [None if p.grad is None else p.grad.detach().clone() for p in params]
         self.loss = loss.detach()
+        self.pending = False
+
+    def store_pending(self, params, loss) -> None:
+        self.points = [p.detach().clone() for p in params]
+        self.versions = [p._version for p in params]
+        self.grads = []
+        self.loss = loss
+        self.pending = True
 
 
 # ---------------------------------------------------------------------------------------

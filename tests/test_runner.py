@@ -1,5 +1,6 @@
 """Runner: statuses, budgets, evaluation counting, traces, determinism."""
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -103,6 +104,73 @@ def test_lbfgs_counts_line_search_evaluations_and_serves_repeats_from_cache():
     assert repeats >= 29  # every step() re-evaluates the point its line search ended at
     assert rec.nfev == len(points) - repeats
     assert torch.equal(torch.tensor(rec.x, dtype=torch.float64), x.detach())
+
+
+@pytest.mark.parametrize("optimizer", ["gd-armijo", "newton"])
+def test_line_search_trials_pay_no_backward_pass_until_accepted(monkeypatch, optimizer):
+    """Armijo trials go through ``closure.value()``: counted, with the graph kept, and the backward
+    pass runs only when a closure call at the accepted point asks for the gradient. The record is
+    the one eager gradients give, bit for bit, and ``f`` runs once per counted evaluation."""
+    from optbench.optimizers import linesearch
+
+    def run():
+        return optbench.run("rosenbrock", optimizer, problem_params={"start": "random"}, seed=3,
+                            budget=Budget(max_steps=60), spectrum=False)
+
+    grads = {"n": 0}
+    grad = torch.autograd.grad
+    backward = torch.Tensor.backward
+
+    def counting_grad(*args, **kwargs):
+        grads["n"] += 1
+        return grad(*args, **kwargs)
+
+    def counting_backward(*args, **kwargs):
+        grads["n"] += 1
+        return backward(*args, **kwargs)
+
+    calls = {"n": 0}
+    f = type(optbench.get_problem("rosenbrock")).f
+
+    def counting_f(self, x):
+        calls["n"] += 1
+        return f(self, x)
+
+    monkeypatch.setattr(type(optbench.get_problem("rosenbrock")), "f", counting_f)
+    monkeypatch.setattr(torch.autograd, "grad", counting_grad)
+    monkeypatch.setattr(torch.Tensor, "backward", counting_backward)
+    lazy, lazy_grads, lazy_calls = run(), grads["n"], calls["n"]
+    grads["n"] = calls["n"] = 0
+    armijo = linesearch.armijo
+
+    def eager_armijo(closure, *args):  # every trial through closure(): the gradient at once
+        return armijo(lambda: closure(), *args)
+
+    monkeypatch.setattr(sys.modules[f"optbench.optimizers.{'first_order' if optimizer == 'gd-armijo' else 'second_order'}"],
+                        "armijo", eager_armijo)
+    eager, eager_grads = run(), grads["n"]
+    assert (lazy.status, lazy.steps, lazy.nfev, lazy.nhev) == (eager.status, eager.steps, eager.nfev, eager.nhev)
+    for col in ("fun", "nfev"):
+        np.testing.assert_array_equal(lazy.trace[col], eager.trace[col])
+    assert lazy.x == eager.x
+    assert lazy.nfev > lazy.steps + 10  # backtracking happened
+    assert lazy_grads < eager_grads  # rejected trials paid no backward pass
+    # f ran once per counted evaluation, plus the runner's untimed analysis (gradient norms)
+    assert lazy_calls - lazy.nfev == calls["n"] - eager.nfev
+
+
+def test_a_pending_evaluation_whose_point_was_rewritten_is_made_again():
+    """A parameter written after a pending (value-only) evaluation, even with the same numbers,
+    invalidates the graph autograd saved: the next closure call evaluates again (and counts)."""
+    from optbench.runner import _EvaluationCache
+
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    cache = _EvaluationCache()
+    cache.store_pending([x], (x ** 2).sum())
+    assert cache.pending_loss([x]) is not None and cache.lookup([x]) is None
+    with torch.no_grad():
+        x.copy_(torch.tensor([1.0, 2.0], dtype=torch.float64))  # same values, new version
+    assert cache.holds([x]) and cache.pending_loss([x]) is None
 
 
 def test_lbfgs_solves_rosenbrock_with_fewer_evaluations_than_scipy():

@@ -13,7 +13,7 @@ from ..optimizer import Choice, LogUniform, Uniform
 from ..registry import register_optimizer
 from ..schedules import SCHEDULES
 from ..theory import GRADIENT_DESCENT, HEAVY_BALL, NESTEROV
-from .linesearch import armijo, check_line_search, flat_grad, flat_params
+from .linesearch import armijo, check_line_search, flat_grad, flat_params, with_grad
 from .rowwise import RowwiseArmijoGD
 
 LR = LogUniform(1e-5, 1.0)
@@ -64,7 +64,7 @@ class ArmijoGD(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure):
         """One gradient step with backtracking; returns ``f`` at the point the step started from."""
-        closure = torch.enable_grad()(closure)
+        closure = with_grad(closure)
         group = self.param_groups[0]
         params = group["params"]
         loss = closure()

@@ -27,22 +27,40 @@ def flat_params(params: Sequence[Tensor]) -> Tensor:
 
 @torch.no_grad()
 def set_point(params: Sequence[Tensor], x: Tensor, t: float, d: Tensor) -> None:
-    """Write ``x + t d`` into ``params`` (the same arithmetic for a trial and its acceptance)."""
+    """Write ``x + t d`` into ``params`` (the same arithmetic for a trial and its acceptance).
+
+    A parameter whose value would not change is not written, so its version counter stays:
+    the graph of a pending evaluation at that point (see :func:`armijo`) remains usable.
+    """
     offset = 0
     for p in params:
         n = p.numel()
-        torch.add(x[offset : offset + n].view_as(p), d[offset : offset + n].view_as(p), alpha=t, out=p)
+        new = torch.add(x[offset : offset + n].view_as(p), d[offset : offset + n].view_as(p), alpha=t)
+        if not torch.equal(new, p):
+            p.copy_(new)
         offset += n
 
 
 @torch.no_grad()
 def assign(params: Sequence[Tensor], x: Tensor) -> None:
-    """Copy the flat vector ``x`` into ``params``."""
+    """Copy the flat vector ``x`` into ``params`` (a parameter already equal to its part is not written)."""
     offset = 0
     for p in params:
         n = p.numel()
-        p.copy_(x[offset : offset + n].view_as(p))
+        part = x[offset : offset + n].view_as(p)
+        if not torch.equal(part, p):
+            p.copy_(part)
         offset += n
+
+
+def with_grad(closure: Callable[[], Tensor]) -> Callable[[], Tensor]:
+    """``closure`` run with gradients enabled (a step runs under ``torch.no_grad``), keeping the
+    runner's ``closure.value`` if it has one (see :func:`armijo`)."""
+    wrapped = torch.enable_grad()(closure)
+    value = getattr(closure, "value", None)
+    if value is not None:
+        wrapped.value = value
+    return wrapped
 
 
 def check_line_search(c: float, shrink: float, max_backtracks: int) -> None:
@@ -59,18 +77,24 @@ def armijo(closure: Callable[[], Tensor], params: Sequence[Tensor], x: Tensor, d
            t: float, c: float, shrink: float, max_backtracks: int) -> float | None:
     r"""Backtracking line search for the Armijo (sufficient decrease) condition.
 
-    Tries ``t, shrink t, shrink^2 t, ...`` (at most ``max_backtracks + 1`` trials, one closure
-    call each) and returns the first step with
+    Tries ``t, shrink t, shrink^2 t, ...`` (at most ``max_backtracks + 1`` trials, one counted
+    evaluation each) and returns the first step with
 
     .. math:: f(x + t d) \le f(x) + c\, t\, \nabla f(x)^\top d ,
 
     leaving the parameters at ``x + t d``; returns ``None`` and restores ``x`` when every
     trial fails. ``gtd`` must be negative (``d`` a descent direction). Nocedal & Wright
     (2006), "Numerical Optimization", 2nd ed., Alg. 3.1.
+
+    A trial needs ``f`` alone: where the runner's closure offers ``closure.value()`` (an
+    evaluation whose backward pass waits until a closure call at that point asks for the
+    gradient), trials use it, so rejected trials cost no backward pass; otherwise they call
+    ``closure()``. The values, and the count, are the same.
     """
+    evaluate = getattr(closure, "value", closure)
     for _ in range(max_backtracks + 1):
         set_point(params, x, t, d)
-        if float(closure()) <= f0 + c * t * gtd:
+        if float(evaluate()) <= f0 + c * t * gtd:
             return t
         t *= shrink
     assign(params, x)

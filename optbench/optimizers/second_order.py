@@ -20,7 +20,7 @@ from torch import Tensor
 from ..optimizer import LogUniform, Uniform
 from ..registry import register_optimizer
 from ..theory import NEWTON
-from .linesearch import armijo, check_line_search, flat_grad, flat_params
+from .linesearch import armijo, check_line_search, flat_grad, flat_params, with_grad
 from .rowwise import RowwiseNewton, RowwiseNewtonCG
 
 MAX_SHIFT_TRIES = 64
@@ -80,7 +80,7 @@ class Newton(_SecondOrder):
     @torch.no_grad()
     def step(self, closure):
         """One damped Newton step; returns ``f`` at the point the step started from."""
-        closure = torch.enable_grad()(closure)
+        closure = with_grad(closure)
         group = self.param_groups[0]
         params = group["params"]
         loss = closure()
@@ -135,7 +135,7 @@ class NewtonCG(_SecondOrder):
     @torch.no_grad()
     def step(self, closure):
         """One truncated-Newton step; returns ``f`` at the point the step started from."""
-        closure = torch.enable_grad()(closure)
+        closure = with_grad(closure)
         params = self.param_groups[0]["params"]
         loss = closure()
         g = flat_grad(params)
