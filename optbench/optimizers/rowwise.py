@@ -97,13 +97,23 @@ class RowwiseMethod:
         self.nhev = np.zeros(self.rows, dtype=np.int64)
         self.refreshed = np.zeros(self.rows, dtype=bool)
         self.last_point = torch.full_like(self.x, math.nan)  # each row's last evaluated point
+        self.last_value: Tensor | None = None  # and f there
         self.fx, self.g = self._evaluate(self.x, np.ones(self.rows, dtype=bool))
         self.f_host = self._host(self.fx)
 
     def _evaluate(self, X: Tensor, rows: np.ndarray, gradient: bool = True) -> tuple[Tensor, Tensor | None]:
         """``f`` and (unless ``gradient`` is false: ``None``) its gradient at every row of ``X``; one
         evaluation for each row of ``rows`` whose point differs from the last one it evaluated
-        (the runner's cache rule)."""
+        (the runner's cache rule).
+
+        Without the gradient, when every row of ``rows`` sits at its last evaluated point (a
+        backtracking step too short to move it), ``f`` is not called: those rows get their last
+        values, as the serial runner's cache serves them (the other rows' values are then not
+        those of their points; callers read only the rows they asked for)."""
+        mask = torch.as_tensor(rows, device=X.device)
+        new = rows & ~self._host(X.eq(self.last_point).all(-1)).astype(bool)
+        if not gradient and not new.any():
+            return self.last_value, None
         if gradient:
             with torch.enable_grad():
                 Xg = X.detach().requires_grad_(True)
@@ -116,11 +126,11 @@ class RowwiseMethod:
                 F = self.f(X)
             self._check_shape(F)
             G = None
-        mask = torch.as_tensor(rows, device=X.device)
-        new = rows & ~self._host(X.eq(self.last_point).all(-1)).astype(bool)
+        F = F.detach()
         self.last_point = torch.where(mask.unsqueeze(-1), X, self.last_point)
+        self.last_value = F if self.last_value is None else torch.where(mask, F, self.last_value)
         self.nfev += new
-        return F.detach(), G
+        return F, G
 
     def _gradient(self, X: Tensor) -> Tensor:
         """The gradient at every row of ``X``, uncounted: the gradient of an evaluation already
