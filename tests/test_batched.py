@@ -381,6 +381,26 @@ def test_backtracking_trials_take_no_gradient():
         assert (rec.status, rec.steps, rec.nfev) == (alone.status, alone.steps, alone.nfev)
 
 
+def test_backtracking_rounds_that_cannot_move_a_row_call_no_f():
+    """Trial steps below the resolution of ``x`` land on ``x`` itself, the row's last evaluated
+    point: the serial runner serves them from its cache, and the row-wise search calls no ``f``
+    for such a round (50 of the 51 trials here), with the same decisions and counts."""
+    from optbench.optimizers.rowwise import RowwiseArmijoGD
+
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return (x - 1e8).square().sum(-1)
+
+    x0 = torch.tensor([[1e8 + 1.0]], dtype=torch.float64)  # ulp(x) ~ 1.5e-8, gradient 2
+    method = RowwiseArmijoGD(f, x0, lr=3e-9)  # t d < ulp/2: x + t d == x, and f(x) = 1 fails Armijo
+    del calls[:]
+    method.step(np.ones(1, dtype=bool))
+    assert torch.equal(method.x, x0) and method.nfev.tolist() == [1]  # no trial was a new evaluation
+    assert len(calls) == 2  # the first trial (with its gradient) and the re-evaluation after the failure
+
+
 def test_records_are_the_same_under_jobs_1_jobs_2_and_no_batch(tmp_path):
     """Batching stays automatic in the serial executor and in the workers of ``--jobs 2`` (each is
     handed the seeds of one job, :func:`optbench.execute._groups`, and runs them with
