@@ -468,7 +468,7 @@ def cmd_run(args) -> int:
                       rerun=args.rerun, retry_failed=args.retry_failed, progress=not args.quiet,
                       threads=args.threads)
     keys = {j.key for j in jobs}
-    results = Results(store)
+    results = Results(store, keys)
     print(_summary_text(results, keys, args.verbose))
     if summary.interrupted:
         return 130
@@ -574,7 +574,7 @@ def cmd_tune(args) -> int:
         return 130
     if not args.no_evaluate:
         # the evaluation runs, tuned and default; the report adds the trials (suite tune:<name>)
-        results = Results(store)
+        results = Results(store, outcome.trial_keys + outcome.tuned_keys + outcome.default_keys)
         evaluation = results.subset(set(outcome.tuned_keys + outcome.default_keys))
         print(format_comparison(tuned_vs_default_frame(evaluation)))
         if report_dir is not None:

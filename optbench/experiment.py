@@ -129,4 +129,4 @@ def run_suite(
                       time_limit=time_limit if time_limit is not None else chosen.time_limit)
     if summary.interrupted:  # every finished run is stored; the same call again computes the rest
         raise KeyboardInterrupt
-    return Results(store).subset({j.key for j in job_list})
+    return Results(store, {j.key for j in job_list})

@@ -459,7 +459,7 @@ def run_protocol(suite: Suite, settings: TuneSettings, store, *, output: str | P
     outcome = Outcome([], [j.key for j in trials], notes=notes, interrupted=summary.interrupted)
     if summary.interrupted:
         return outcome
-    results = Results(store)
+    results = Results(store, outcome.trial_keys)
     outcome.by_budget = {b: choose(cells, results, first=b) for b in settings.reported_budgets}
     outcome.entries = median_study(outcome.by_budget[settings.budget])
     if output is not None:

@@ -35,6 +35,29 @@ def test_round_trip_tidy_frames(tmp_path, records):
     np.testing.assert_array_equal(res.trajectory(rec.key), rec.trace["x"])
 
 
+def test_reading_some_keys_gives_the_subset_of_reading_all(tmp_path, records):
+    """``Results(store, keys)`` reads only those runs (what ``optbench run`` does at its end, so
+    a large shared file is not read whole): the frames of ``Results(store).subset(keys)``, from
+    a writable or a read-only file, whatever the number of keys."""
+    import pandas as pd
+
+    from optbench.store import Results
+
+    db = tmp_path / "r.sqlite"
+    store = Store(db)
+    for r in records:
+        store.add(r)
+    keys = {r.key for r in records if r.optimizer == "adam"} | {"not-a-stored-key"}
+    for source in (store, Store(db, readonly=True)):
+        some, every = Results(source, keys), Results(source).subset(keys)
+        assert set(some.runs["key"]) == keys - {"not-a-stored-key"}
+        for frame in ("runs", "traces", "evals", "experiments"):
+            # dtypes may differ where a column has NaN in other runs only (int64 here, float64 there)
+            pd.testing.assert_frame_equal(getattr(some, frame).reset_index(drop=True),
+                                          getattr(every, frame).reset_index(drop=True), check_dtype=False)
+    assert len(Results(store, []).runs) == 0 and len(Results(store).runs) == 4
+
+
 def test_labels_show_what_differs_from_the_defaults(tmp_path):
     db = tmp_path / "r.sqlite"
     store = Store(db)
