@@ -634,9 +634,13 @@ def _check_writable_dir(path: Path, option: str = "-o/--output") -> None:
 
 def cmd_report(args) -> int:
     _load_plugins(args.plugin)
-    from .store import load
+    from .store import Results, Store, experiment_keys, load
 
-    results = load(args.db)
+    if args.name is not None:  # that experiment's runs alone are read, not the whole file
+        store = Store(args.db, readonly=True)
+        results = Results(store, experiment_keys(store, args.name))
+    else:
+        results = load(args.db)
     out = Path(args.output) if args.output else Path("reports") / Path(args.db).stem
     _check_writable_dir(out)
     if args.name is not None:

@@ -455,17 +455,7 @@ class Results:
         evals = (pd.concat(erows, ignore_index=True) if erows
                  else pd.DataFrame(columns=["key", "metric", "step", "value"]))
         self.evals = evals.merge(runs[["key", "problem_id", "optimizer_id", "seed"]], on="key", how="left")
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        hashes = "experiments" in tables and "suite_hash" in {r[1] for r in conn.execute("PRAGMA table_info(experiments)")}
-        registered = (pd.read_sql_query(f"SELECT name AS experiment, key, {'suite_hash' if hashes else 'NULL'} AS suite_hash "
-                                        "FROM experiments", conn)
-                      if "experiments" in tables else pd.DataFrame(columns=["experiment", "key", "suite_hash"]))
-        registered = registered[registered["key"].isin(set(runs["key"]))]
-        orphans = runs[~runs["key"].isin(set(registered["key"]))]
-        derived = pd.DataFrame({"experiment": [experiment_of(s) for s in orphans["suite"]], "key": orphans["key"],
-                                "suite_hash": None})
-        self.experiments = (pd.concat([registered, derived], ignore_index=True)
-                            .sort_values(["experiment", "key"], ignore_index=True))
+        self.experiments = _experiments_frame(conn, runs[["key", "suite"]])
 
     def experiment_names(self) -> list[str]:
         """The experiments these results hold, sorted."""
@@ -524,6 +514,41 @@ class Results:
         with _sqlite_errors(self.path, "read"):
             row = self._conn.execute("SELECT data FROM traces WHERE key = ? AND name = 'x'", (key,)).fetchone()
         return _trace_array(row[0], key, "x", self.path) if row else None
+
+
+def _experiments_frame(conn, runs):
+    """One row per experiment and run of ``runs`` (columns ``key, suite``): the registered
+    experiments of those runs, and for a run no command registered the experiment of its suite
+    label (:func:`experiment_of`). Columns ``experiment, key, suite_hash``."""
+    import pandas as pd
+
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    hashes = "experiments" in tables and "suite_hash" in {r[1] for r in conn.execute("PRAGMA table_info(experiments)")}
+    registered = (pd.read_sql_query(f"SELECT name AS experiment, key, {'suite_hash' if hashes else 'NULL'} AS suite_hash "
+                                    "FROM experiments", conn)
+                  if "experiments" in tables else pd.DataFrame(columns=["experiment", "key", "suite_hash"]))
+    registered = registered[registered["key"].isin(set(runs["key"]))]
+    orphans = runs[~runs["key"].isin(set(registered["key"]))]
+    derived = pd.DataFrame({"experiment": [experiment_of(s) for s in orphans["suite"]], "key": orphans["key"],
+                            "suite_hash": None})
+    return pd.concat([registered, derived], ignore_index=True).sort_values(["experiment", "key"], ignore_index=True)
+
+
+def experiment_keys(store: Store, name: str) -> set[str]:
+    """The keys of the runs of the experiment ``name`` in ``store``, read without the traces (for
+    ``Results(store, keys)``); a :class:`~optbench.errors.ConfigError` that lists the experiments
+    present when there is none of that name."""
+    import pandas as pd
+
+    from .errors import ConfigError
+
+    with _sqlite_errors(store.path, "read"):
+        frame = _experiments_frame(store.conn, pd.read_sql_query("SELECT key, suite FROM runs", store.conn))
+    keys = set(frame.loc[frame["experiment"] == name, "key"])
+    if not keys:
+        present = ", ".join(map(repr, sorted(set(frame["experiment"])))) or "(none)"
+        raise ConfigError(f"no runs of experiment {name!r} in these results; experiments present: {present}")
+    return keys
 
 
 def load(path: str | Path) -> Results:

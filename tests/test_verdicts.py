@@ -125,6 +125,12 @@ def test_each_command_files_and_reports_exactly_its_runs(tmp_path, monkeypatch, 
     assert reported == {"rep": ["booth/gd", "sphere/gd"]}
     assert main(first) == 0  # the same command: the same experiment, nothing recomputed
     assert f"experiment {name1}:" in capsys.readouterr().err
+    # `report --name` reads that experiment's runs alone (one of them shared with the other)
+    assert main(["report", "--db", "r.sqlite", "--name", name1, "-o", "rep1"]) == 0
+    assert reported["rep1"] == ["sphere/gd", "sphere/lbfgs"]
+    capsys.readouterr()
+    assert main(["report", "--db", "r.sqlite", "--name", "nope", "-o", "rep2"]) == 2
+    assert "no runs of experiment 'nope'" in capsys.readouterr().err and "rep2" not in reported
 
     assert main(["list", "experiments", "--db", "r.sqlite"]) == 0
     listing = capsys.readouterr().out.splitlines()
