@@ -531,8 +531,15 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
             if g is not None:
                 flat.keep_gradient(g)
 
+    def first_row(loss: torch.Tensor) -> None:
+        """The step's row: the value and count of its first evaluation (served or made)."""
+        nonlocal first
+        funs.append(loss.detach())
+        nfevs.append(nfev)
+        first = False
+
     def closure():
-        nonlocal nfev, first
+        nonlocal nfev
         if cache is not None:
             hit = cache.lookup(params)
             if hit is None:
@@ -544,9 +551,7 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
                     hit = hit.detach()
             if hit is not None:
                 if first:
-                    funs.append(hit)
-                    nfevs.append(nfev)
-                    first = False
+                    first_row(hit)
                 return hit
         nfev += 1
         zero_grad()
@@ -555,9 +560,7 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
         if cache is not None:
             cache.store(params, loss)
         if first:
-            funs.append(loss.detach())
-            nfevs.append(nfev)
-            first = False
+            first_row(loss)
         return loss
 
     if cache is not None:
@@ -565,7 +568,7 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
             """``closure.value()``: one counted evaluation whose gradient is taken only if a later
             closure call at the same point asks for it (a line-search trial that is rejected
             never pays the backward pass); see :class:`_EvaluationCache`."""
-            nonlocal nfev, first
+            nonlocal nfev
             if cache.holds(params):
                 return cache.loss.detach()
             nfev += 1
@@ -573,9 +576,7 @@ def _run_torch(record: RunRecord, inst: Instance, spec: OptimizerSpec, hp: dict,
                 loss = objective()
             cache.store_pending(params, loss)
             if first:
-                funs.append(loss.detach())
-                nfevs.append(nfev)
-                first = False
+                first_row(loss)
             return loss.detach()
 
         closure.value = value

@@ -472,13 +472,7 @@ class Results:
     def experiment(self, name: str) -> "Results":
         """The runs of the experiment ``name``; a :class:`~optbench.errors.ConfigError` that
         lists the experiments present when there is none of that name."""
-        from .errors import ConfigError
-
-        keys = set(self.experiments.loc[self.experiments["experiment"] == name, "key"])
-        if not keys:
-            present = ", ".join(map(repr, self.experiment_names())) or "(none)"
-            raise ConfigError(f"no runs of experiment {name!r} in these results; experiments present: {present}")
-        return self.subset(keys)
+        return self.subset(_keys_of(self.experiments, name))
 
     def experiments_table(self):
         """One row per experiment: its runs, problems, optimizers and seeds (distinct
@@ -540,13 +534,19 @@ def experiment_keys(store: Store, name: str) -> set[str]:
     present when there is none of that name."""
     import pandas as pd
 
-    from .errors import ConfigError
-
     with _sqlite_errors(store.path, "read"):
         frame = _experiments_frame(store.conn, pd.read_sql_query("SELECT key, suite FROM runs", store.conn))
-    keys = set(frame.loc[frame["experiment"] == name, "key"])
+    return _keys_of(frame, name)
+
+
+def _keys_of(experiments, name: str) -> set[str]:
+    """The keys of experiment ``name`` in an experiments frame; a
+    :class:`~optbench.errors.ConfigError` that lists the experiments present when there are none."""
+    from .errors import ConfigError
+
+    keys = set(experiments.loc[experiments["experiment"] == name, "key"])
     if not keys:
-        present = ", ".join(map(repr, sorted(set(frame["experiment"])))) or "(none)"
+        present = ", ".join(map(repr, sorted(set(experiments["experiment"])))) or "(none)"
         raise ConfigError(f"no runs of experiment {name!r} in these results; experiments present: {present}")
     return keys
 

@@ -110,39 +110,32 @@ class RowwiseMethod:
         backtracking step too short to move it), ``f`` is not called: those rows get their last
         values, as the serial runner's cache serves them (the other rows' values are then not
         those of their points; callers read only the rows they asked for)."""
-        mask = torch.as_tensor(rows, device=X.device)
         new = rows & ~self._host(X.eq(self.last_point).all(-1)).astype(bool)
         if not gradient and not new.any():
             return self.last_value, None
         if gradient:
-            with torch.enable_grad():
-                Xg = X.detach().requires_grad_(True)
-                F = self.f(Xg)
-                self._check_shape(F)
-                (G,) = torch.autograd.grad(F.sum(), Xg, allow_unused=True)
-            G = torch.zeros_like(X) if G is None else G
+            F, G = self._value_and_gradient(X)
         else:  # the same forward operations on the same numbers: the same values bit for bit
             with torch.no_grad():
                 F = self.f(X)
-            self._check_shape(F)
             G = None
-        F = F.detach()
+        if F.shape != (self.rows,):
+            raise ValueError(f"f returned shape {tuple(F.shape)} for {self.rows} points; expected ({self.rows},)")
+        mask = torch.as_tensor(rows, device=X.device)
         self.last_point = torch.where(mask.unsqueeze(-1), X, self.last_point)
         self.last_value = F if self.last_value is None else torch.where(mask, F, self.last_value)
         self.nfev += new
         return F, G
 
-    def _gradient(self, X: Tensor) -> Tensor:
-        """The gradient at every row of ``X``, uncounted: the gradient of an evaluation already
-        counted, whose trial was taken without one (the same operations: the same numbers)."""
+    def _value_and_gradient(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        """``f`` (detached) and its gradient at every row of ``X``, uncounted. Alone, it is the
+        gradient of an evaluation already counted whose trial was taken without one (the same
+        operations: the same numbers)."""
         with torch.enable_grad():
             Xg = X.detach().requires_grad_(True)
-            (G,) = torch.autograd.grad(self.f(Xg).sum(), Xg, allow_unused=True)
-        return torch.zeros_like(X) if G is None else G
-
-    def _check_shape(self, F: Tensor) -> None:
-        if F.shape != (self.rows,):
-            raise ValueError(f"f returned shape {tuple(F.shape)} for {self.rows} points; expected ({self.rows},)")
+            F = self.f(Xg)
+            (G,) = torch.autograd.grad(F.sum(), Xg, allow_unused=True)
+        return F.detach(), torch.zeros_like(X) if G is None else G
 
     @staticmethod
     def _host(t: Tensor) -> np.ndarray:
@@ -227,7 +220,7 @@ class RowwiseMethod:
                 searching &= ~ok
             t = np.where(searching, t * shrink, t)
         if late.any():
-            G = self._gradient(self._trial_point(late, accepted, d))
+            _, G = self._value_and_gradient(self._trial_point(late, accepted, d))
             g_new = torch.where(torch.as_tensor(late, device=self.x.device).unsqueeze(-1), G, g_new)
         moved = rows & ~np.isnan(accepted)
         failed = rows & np.isnan(accepted)
